@@ -1,0 +1,1 @@
+"""Answering: retrieval, the confidence gate, answerers, tickets, email, and Slack formatting."""

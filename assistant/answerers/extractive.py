@@ -1,0 +1,94 @@
+"""The local answerer: no LLM. It quotes the most relevant lines of the top sources, each cited as [n].
+
+It never writes text of its own beyond a fixed lead-in: every content line is copied from a source.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from assistant.model import Answer, Source, Turn
+from index_store.lexical import tokenize
+
+_STEP = re.compile(r"^\s*(\d+\.|-|\[[ x]\])\s+")
+_FOLLOWUP_CUES = frozenset({"it", "that", "this", "they", "them", "those", "there", "same", "also", "still"})
+
+
+def _lines(text: str) -> list[str]:
+    return [ln for ln in text.split("\n") if ln.strip() and not ln.startswith("## ")]
+
+
+def _heading_of(text: str) -> dict[int, str]:
+    """Line index (in `_lines` numbering) -> the heading it sits under."""
+    out: dict[int, str] = {}
+    heading, i = "", 0
+    for ln in text.split("\n"):
+        if ln.startswith("## "):
+            heading = ln[3:]
+        elif ln.strip():
+            out[i] = heading
+            i += 1
+    return out
+
+
+class ExtractiveAnswerer:
+    """Picks up to `max_lines` lines by overlap with the question, keeping runs of steps together."""
+
+    def __init__(self, *, max_lines: int = 6, max_sources: int = 2) -> None:
+        self.max_lines = max_lines
+        self.max_sources = max_sources
+
+    def rewrite_query(self, question: str, history: Sequence[Turn]) -> str:
+        """Without an LLM: a short or referential follow-up borrows the previous user question's terms."""
+        previous = [t.text for t in history if t.role == "user" and t.text.strip()]
+        if not previous:
+            return question
+        terms = tokenize(question)
+        words = set(question.lower().split())
+        if len(terms) <= 4 or words & _FOLLOWUP_CUES:
+            return f"{previous[-1]} {question}"
+        return question
+
+    def answer(self, question: str, sources: Sequence[Source], history: Sequence[Turn] = ()) -> Answer:
+        if not sources:
+            return Answer(text="", used_sources=[], sufficient=None)
+        q = set(tokenize(self.rewrite_query(question, history)))
+        picked: list[tuple[int, int, str]] = []  # (source number, line index, line)
+        for source in sources[: self.max_sources]:
+            lines = _lines(source.text)
+            headings = _heading_of(source.text)
+            scored = []
+            for i, ln in enumerate(lines):
+                toks = set(tokenize(ln)) | set(tokenize(headings.get(i, "")))
+                overlap = len(q & toks)
+                if overlap:
+                    scored.append((overlap + (0.5 if _STEP.match(ln) else 0.0), i))
+            if not scored:
+                continue
+            scored.sort(key=lambda x: (-x[0], x[1]))
+            budget = self.max_lines - len(picked) if source.number == sources[0].number else 2
+            chosen: set[int] = set()
+            for _, i in scored:
+                if len(chosen) >= budget:
+                    break
+                chosen.add(i)
+                if _STEP.match(lines[i]):  # keep the neighbouring steps of a procedure
+                    j = i + 1
+                    while j < len(lines) and _STEP.match(lines[j]) and len(chosen) < budget + 3:
+                        chosen.add(j)
+                        j += 1
+            picked.extend((source.number, i, lines[i]) for i in sorted(chosen))
+            if len(picked) >= self.max_lines:
+                break
+        if not picked:
+            first = sources[0]
+            lines = _lines(first.text)[:3]
+            picked = [(first.number, i, ln) for i, ln in enumerate(lines)]
+        used = sorted({n for n, _, _ in picked})
+        by_number = {s.number: s for s in sources}
+        out: list[str] = []
+        for n in used:
+            out.append(f"From {by_number[n].title} [{n}]:")
+            out.extend(f"{ln.strip()} [{n}]" for m, _, ln in picked if m == n)
+        return Answer(text="\n".join(out), used_sources=used, sufficient=None)

@@ -1,0 +1,150 @@
+"""The assistant: validate -> retrieve -> answer -> gate -> (ticket + email). Used by the CLI and by Slack."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant import messages
+from assistant.answerers.base import Answerer
+from assistant.confidence import ConfidenceGate
+from assistant.exceptions import AssistantError, InvalidQuestion, MailError
+from assistant.mail.base import Mailer
+from assistant.mail.compose import compose_ticket_email
+from assistant.model import AskResult, SourceRef, Turn
+from assistant.retrieval import RetrievalResult, Retriever
+from assistant.sources import build_sources
+from assistant.tickets.base import Ticket, TicketStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Requester:
+    user_id: str = ""
+    name: str = ""
+    email: str = ""
+    channel: str = ""
+    thread_ts: str = ""
+    permalink: str = ""
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    """The question, stripped; raises InvalidQuestion when empty or longer than `max_chars` (pure)."""
+    if not isinstance(question, str) or not question.strip():
+        raise InvalidQuestion(messages.EMPTY_QUESTION)
+    text = question.strip()
+    if len(text) > max_chars:
+        raise InvalidQuestion(messages.QUESTION_TOO_LONG.format(length=len(text), limit=max_chars))
+    return text
+
+
+class Assistant:
+    def __init__(
+        self,
+        retriever: Retriever,
+        answerer: Answerer,
+        gate: ConfidenceGate,
+        tickets: TicketStore | None = None,
+        mailer: Mailer | None = None,
+        *,
+        max_question_chars: int = 4000,
+        source_token_budget: int = 3000,
+        it_queue_email: str = "it-support@example.com",
+        sender_email: str = "helpdesk-bot@example.com",
+    ) -> None:
+        self.retriever = retriever
+        self.answerer = answerer
+        self.gate = gate
+        self.tickets = tickets
+        self.mailer = mailer
+        self.max_question_chars = max_question_chars
+        self.source_token_budget = source_token_budget
+        self.it_queue_email = it_queue_email
+        self.sender_email = sender_email
+
+    def retrieve(self, question: str, history: Sequence[Turn] = (), k: int = 10) -> RetrievalResult:
+        text = validate_question(question, self.max_question_chars)
+        query = self.answerer.rewrite_query(text, history) if history else text
+        return self.retriever.retrieve(query, k=k)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        requester: Requester | None = None,
+        history: Sequence[Turn] = (),
+        open_ticket: bool = True,
+        idempotency_key: str = "",
+    ) -> AskResult:
+        text = validate_question(question, self.max_question_chars)
+        result = self.retrieve(text, history)
+        sources = build_sources(result.pages, token_budget=self.source_token_budget)
+        answer = self.answerer.answer(text, sources, history)
+        confidence = self.gate.score(result, answer.sufficient)
+        decision = self.gate.decide(confidence, answer.sufficient)
+        if not answer.text.strip():
+            decision = "ticket"
+        refs = [SourceRef(s.page_id, s.title, s.url, s.score) for s in sources]
+        page_ids = [p.page_id for p in result.pages]
+        if decision == "answer":
+            cited = [r for s, r in zip(sources, refs, strict=True) if s.number in answer.used_sources] or refs
+            return AskResult(answer.text, "answer", confidence, cited, None, answer.text, text, page_ids)
+        ticket_id = None
+        reply = messages.TICKET_NOT_OPENED
+        if open_ticket and self.tickets is not None:
+            ticket = self.open_ticket(
+                text,
+                reason="low_confidence",
+                draft_answer=answer.text,
+                sources=refs,
+                confidence=confidence,
+                requester=requester,
+                idempotency_key=idempotency_key,
+            )
+            ticket_id = ticket.ticket_id
+            reply = messages.TICKET_OPENED.format(ticket_id=ticket_id)
+        return AskResult(reply, "ticket", confidence, refs, ticket_id, answer.text, text, page_ids)
+
+    def open_ticket(
+        self,
+        question: str,
+        *,
+        reason: str,
+        draft_answer: str = "",
+        sources: Sequence[SourceRef] = (),
+        confidence: float | None = None,
+        requester: Requester | None = None,
+        idempotency_key: str = "",
+    ) -> Ticket:
+        """Save first, then email; an email failure is recorded on the ticket and never loses it."""
+        if self.tickets is None:
+            raise AssistantError("no ticket store is configured")
+        r = requester or Requester()
+        ticket = self.tickets.create(
+            Ticket(
+                ticket_id="",
+                question=question,
+                requester_id=r.user_id,
+                requester_name=r.name,
+                requester_email=r.email,
+                channel=r.channel,
+                thread_ts=r.thread_ts,
+                permalink=r.permalink,
+                draft_answer=draft_answer,
+                sources=[s.to_json() for s in sources],
+                confidence=confidence,
+                reason=reason,
+                idempotency_key=idempotency_key,
+            )
+        )
+        if self.mailer is not None and ticket.email_status == "pending":
+            email = compose_ticket_email(ticket, sender=self.sender_email, it_queue=self.it_queue_email)
+            try:
+                self.mailer.send(email)
+            except MailError as exc:
+                log.warning("ticket email failed", extra={"ticket_id": ticket.ticket_id, "error": str(exc)})
+                return self.tickets.update(ticket.ticket_id, email_status=f"failed: {exc}")
+            return self.tickets.update(ticket.ticket_id, email_status="sent")
+        return ticket

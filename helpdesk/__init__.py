@@ -1,0 +1,1 @@
+"""Glue shared by every entry point: settings, the one place that picks implementations, the CLI."""

@@ -1,0 +1,287 @@
+"""`helpdesk`: ingest, ask, eval and tickets from the command line.
+
+Exit codes: 0 when it worked; 2 for bad input or settings; 1 for any other failure. Errors are one line on
+stderr, never a traceback (set HELPDESK_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+
+from helpdesk.errors import HelpdeskError
+from helpdesk.settings import Settings
+
+T = TypeVar("T")
+
+
+class UsageError(HelpdeskError):
+    exit_code = 2
+
+
+def _progress(items: Iterable[T], desc: str, total: int) -> Iterable[T]:
+    """A progress bar on a terminal, nothing otherwise."""
+    if not sys.stderr.isatty():
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, total=total, unit="page" if desc == "parsing" else "batch", leave=False)
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False))
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.factory import build_embedder, build_index_store, build_source
+    from ingest.pipeline import IngestOptions, run_ingest
+
+    source = build_source(settings, args.source)
+    store = build_index_store(settings, args.index)
+    embedder = build_embedder(settings)
+    options = IngestOptions(full=args.full, exclude_labels=settings.exclude_labels)
+    summary = run_ingest(source, embedder, store, options, progress=_progress)
+    for warning in summary.warnings[:20]:
+        print(f"warning: {warning}", file=sys.stderr)
+    if len(summary.warnings) > 20:
+        print(f"warning: ... and {len(summary.warnings) - 20} more", file=sys.stderr)
+    if args.json:
+        _print_json(summary.to_json())
+    else:
+        print(
+            f"Indexed {summary.pages_seen} pages ({summary.pages_changed} changed, {summary.pages_deleted} removed, "
+            f"{summary.pages_skipped} skipped): {summary.chunks_total} chunks, {summary.chunks_embedded} embedded, "
+            f"{summary.chunks_reused} reused.\nIndex version {summary.index_version} at {store.location}"
+        )
+    return 0
+
+
+def format_answer(result: Any) -> str:
+    """The human-readable answer: text, numbered sources with URLs, the ticket when one was opened."""
+    lines = [result.answer, ""]
+    if result.sources:
+        lines.append("Sources:" if result.decision == "answer" else "Pages that might help:")
+        lines.extend(f"  [{i}] {s.title} - {s.url}" for i, s in enumerate(result.sources, 1))
+    lines.append(
+        f"(confidence {result.confidence:.2f}, decision: {result.decision}"
+        + (f", ticket {result.ticket_id})" if result.ticket_id else ")")
+    )
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.service import Requester, validate_question
+    from helpdesk.factory import build_assistant
+
+    question = validate_question(args.question, settings.max_question_chars)
+    assistant = build_assistant(settings, args.index)
+    user = os.environ.get("USER", "")
+    result = assistant.ask(question, requester=Requester(user_id=user, name=user))
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        print(format_answer(result))
+    return 0
+
+
+def _read_questions(path: str) -> list[dict[str, Any]]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = fh.readlines()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    rows = []
+    for n, line in enumerate(raw, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(row, dict) or not isinstance(row.get("question"), str) or "id" not in row:
+            raise UsageError(f'{path}:{n}: each line needs "id" and "question"')
+        rows.append(row)
+    if not rows:
+        raise UsageError(f"{path} has no questions")
+    return rows
+
+
+def eval_metrics(rows: Sequence[dict[str, Any]], results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """recall@1, recall@5, MRR@10 over lines with gold pages; ticket rates on covered and uncovered lines."""
+    covered = [(r, o) for r, o in zip(rows, results, strict=True) if r.get("gold_page_ids")]
+    uncovered = [(r, o) for r, o in zip(rows, results, strict=True) if r.get("gold_page_ids") == []]
+
+    def recall(k: int) -> float:
+        return sum(
+            len(set(r["gold_page_ids"]) & set(o["page_ids"][:k])) / len(set(r["gold_page_ids"])) for r, o in covered
+        ) / len(covered)
+
+    def mrr() -> float:
+        total = 0.0
+        for r, o in covered:
+            ranks = [i for i, p in enumerate(o["page_ids"][:10], 1) if p in set(r["gold_page_ids"])]
+            total += 1.0 / ranks[0] if ranks else 0.0
+        return total / len(covered)
+
+    out: dict[str, Any] = {"questions": len(rows), "covered": len(covered), "uncovered": len(uncovered)}
+    if covered:
+        out.update(
+            recall_at_1=round(recall(1), 4),
+            recall_at_5=round(recall(5), 4),
+            mrr_at_10=round(mrr(), 4),
+            covered_ticket_rate=round(sum(o["decision"] == "ticket" for _, o in covered) / len(covered), 4),
+        )
+    if uncovered:
+        out["uncovered_ticket_rate"] = round(sum(o["decision"] == "ticket" for _, o in uncovered) / len(uncovered), 4)
+    if covered and uncovered:
+        from assistant.confidence import auroc
+
+        scores = [o["confidence"] for _, o in covered] + [o["confidence"] for _, o in uncovered]
+        labels = [True] * len(covered) + [False] * len(uncovered)
+        out["auroc"] = round(auroc(scores, labels), 4)
+    return out
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.exceptions import InvalidQuestion
+    from helpdesk.factory import build_assistant
+
+    rows = _read_questions(args.questions)
+    assistant = build_assistant(settings, args.index, with_tickets=False)  # never tickets, never email
+    results = []
+    with open(args.out, "w", encoding="utf-8") as out:
+        for row in rows:
+            started = time.perf_counter()
+            try:
+                r = assistant.ask(row["question"], open_ticket=False)
+                res = {"id": row["id"], "page_ids": r.page_ids, "confidence": r.confidence, "decision": r.decision}
+            except InvalidQuestion as exc:
+                res = {"id": row["id"], "page_ids": [], "confidence": 0.0, "decision": "ticket", "error": str(exc)}
+            res["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+            results.append(res)
+            out.write(json.dumps(res, ensure_ascii=False) + "\n")
+    if any("gold_page_ids" in r for r in rows):
+        metrics = eval_metrics(rows, results)
+        if args.json:
+            _print_json(metrics)
+        else:
+            for key, value in metrics.items():
+                print(f"{key}: {value}")
+    print(f"wrote {len(results)} results to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _ticket_json(t: Any) -> dict[str, Any]:
+    return t.to_dict()
+
+
+def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.factory import build_ticket_store
+
+    store = build_ticket_store(settings)
+    if args.tickets_cmd == "list":
+        tickets = store.list(status=args.status, requester=args.mine)
+        if args.json:
+            _print_json([_ticket_json(t) for t in tickets])
+        elif not tickets:
+            print("No tickets.")
+        else:
+            for t in tickets:
+                q = " ".join(t.question.split())
+                print(
+                    f"{t.ticket_id:12} {t.status:11} {t.created_at:20} {t.requester_name or t.requester_id or '-':12} "
+                    f"{q[:70] + ('…' if len(q) > 70 else '')}"
+                )
+    elif args.tickets_cmd == "show":
+        t = store.get(args.ticket_id)
+        if args.json:
+            _print_json(_ticket_json(t))
+        else:
+            print(
+                f"{t.ticket_id} [{t.status}] {t.reason}, created {t.created_at or '-'}, updated {t.updated_at or '-'}"
+            )
+            print(f"Requester: {t.requester_name or t.requester_id or '-'} {t.requester_email}".rstrip())
+            print(f"Question: {t.question}")
+            if t.sources:
+                print("Sources:")
+                for i, s in enumerate(t.sources, 1):
+                    print(f"  [{i}] {s.get('title', '')} - {s.get('url', '')}")
+            if t.draft_answer:
+                print(f"Draft answer:\n{t.draft_answer}")
+            print(f"Email: {t.email_status}")
+    elif args.tickets_cmd == "resolve":
+        t = store.update(args.ticket_id, status="resolved")
+        print(f"{t.ticket_id} resolved at {t.updated_at}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="helpdesk", description="IT helpdesk assistant over a Confluence knowledge base.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ing = sub.add_parser("ingest", help="build or update the index from a knowledge source")
+    ing.add_argument("--source", required=True, help="export:PATH (a folder of Confluence REST JSON files)")
+    ing.add_argument("--index", help="index LOCATION (default: $HELPDESK_HOME/index)")
+    ing.add_argument("--full", action="store_true", help="rebuild everything, re-embedding every chunk")
+    ing.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    ing.set_defaults(func=cmd_ingest)
+
+    ask = sub.add_parser("ask", help="answer a question with numbered sources, or open a ticket")
+    ask.add_argument("question")
+    ask.add_argument("--index", help="index LOCATION")
+    ask.add_argument("--json", action="store_true")
+    ask.set_defaults(func=cmd_ask)
+
+    ev = sub.add_parser("eval", help="run a question set; never opens tickets or sends email")
+    ev.add_argument("questions", help="JSONL lines {id, question, gold_page_ids?}")
+    ev.add_argument("--index", help="index LOCATION")
+    ev.add_argument("--out", required=True, help="results JSONL")
+    ev.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    ev.set_defaults(func=cmd_eval)
+
+    tk = sub.add_parser("tickets", help="list, show and resolve tickets")
+    tsub = tk.add_subparsers(dest="tickets_cmd", required=True)
+    tl = tsub.add_parser("list")
+    tl.add_argument("--status", choices=("open", "in_progress", "resolved", "closed"))
+    tl.add_argument("--mine", metavar="USER", help="only tickets requested by USER")
+    tl.add_argument("--json", action="store_true")
+    ts = tsub.add_parser("show")
+    ts.add_argument("ticket_id")
+    ts.add_argument("--json", action="store_true")
+    tr = tsub.add_parser("resolve")
+    tr.add_argument("ticket_id")
+    tk.set_defaults(func=cmd_tickets)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    debug = os.environ.get("HELPDESK_DEBUG") == "1"
+    try:
+        settings = Settings.from_env()
+        return int(args.func(args, settings))
+    except HelpdeskError as exc:
+        if debug:
+            raise
+        print(f"helpdesk: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("helpdesk: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line, with a way to see more
+        if debug:
+            raise
+        print(
+            f"helpdesk: internal error: {exc.__class__.__name__}: {exc} (set HELPDESK_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""`make demo`: index the bundled sample space and answer a few questions, all on this machine."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from helpdesk.cli import format_answer
+from helpdesk.errors import HelpdeskError
+from helpdesk.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPORT = ROOT / "examples" / "it-space"
+QUESTIONS = (
+    "My VPN keeps disconnecting every few minutes when I work from home. What should I try?",
+    "I got a new phone, how do I move my Okta Verify MFA to it?",
+    "How do I book a meeting room in the London office?",
+    "How do I claim back the cost of my home internet on expenses?",  # not covered: opens a ticket
+)
+
+
+def main() -> int:
+    from helpdesk.factory import build_assistant, build_embedder, build_index_store
+    from ingest.pipeline import IngestOptions, run_ingest
+    from ingest.sources.export import ExportSource
+
+    settings = Settings.from_env()
+    print(f"== Building the index from the sample space ({EXPORT.relative_to(ROOT)})")
+    started = time.perf_counter()
+    embedder = build_embedder(settings)
+    summary = run_ingest(
+        ExportSource(EXPORT),
+        embedder,
+        build_index_store(settings),
+        IngestOptions(exclude_labels=settings.exclude_labels),
+    )
+    print(
+        f"   {summary.pages_seen} pages, {summary.pages_skipped} excluded, {summary.chunks_total} chunks "
+        f"({summary.chunks_embedded} embedded, {summary.chunks_reused} reused) in "
+        f"{time.perf_counter() - started:.1f}s -> {settings.index} (version {summary.index_version})\n"
+    )
+    assistant = build_assistant(settings, embedder=embedder)
+    for n, question in enumerate(QUESTIONS, 1):
+        print(f"== Question {n}: {question}")
+        result = assistant.ask(question, requester=_demo_requester())
+        print("   " + format_answer(result).replace("\n", "\n   ") + "\n")
+    print(f"Tickets are in {settings.tickets_db}; emails to IT are in {settings.outbox}/")
+    print('Try your own: .venv/bin/helpdesk ask "how do I connect to the guest wifi?"')
+    return 0
+
+
+def _demo_requester():
+    from assistant.service import Requester
+
+    return Requester(user_id="demo", name="Demo User")
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except HelpdeskError as exc:
+        print(f"demo: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)

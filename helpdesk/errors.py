@@ -1,0 +1,11 @@
+"""The base of every error the project raises on purpose.
+
+Each package (`ingest`, `index_store`, `assistant`) has its own `exceptions.py` whose base error derives from
+`HelpdeskError`, so entry points can turn any of them into a one-line message without a traceback.
+"""
+
+
+class HelpdeskError(Exception):
+    """An expected failure with a message fit for a person (no traceback needed)."""
+
+    exit_code: int = 1

@@ -1,0 +1,1 @@
+"""The search index: a FAISS index plus a JSON docstore, versioned, checksummed, published atomically, never pickled."""

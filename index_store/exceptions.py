@@ -1,0 +1,19 @@
+"""Errors raised while reading or writing an index."""
+
+from helpdesk.errors import HelpdeskError
+
+
+class IndexStoreError(HelpdeskError):
+    """Base of all index errors."""
+
+
+class IndexNotFound(IndexStoreError):
+    """No published index at the location."""
+
+
+class IndexCorrupt(IndexStoreError):
+    """A file is missing, truncated, fails its checksum or cannot be decoded."""
+
+
+class EmbedderMismatch(IndexStoreError):
+    """The index was built by another embedder than the one configured."""

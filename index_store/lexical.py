@@ -1,0 +1,120 @@
+"""A small BM25 index stored as plain arrays (CSC postings), so it loads without pickle or re-tokenising."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+STOPWORDS = frozenset(
+    """
+    a about after again all also am an and any are as at be been before being both but by can could
+    did do does doing done for from get gets getting got had has have having he her here hers him
+    his how i if in into is it its just me more most my need needs no not now of off on once only
+    or other our out over own please same she should so some such than that the their them then
+    there these they this those through to too under until up use using very was we were what when
+    where which while who why will with would you your yours hi hello hey thanks thank
+    """.split()
+)
+
+
+def _stem(token: str) -> str:
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if token.endswith(suffix) and len(token) - len(suffix) >= 3 and not token.endswith("ss"):
+            return token[: len(token) - len(suffix)] + keep
+    return token
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercased word tokens without stopwords, lightly stemmed ("printers" -> "printer")."""
+    out = []
+    for tok in _TOKEN.findall(text.lower()):
+        if tok in STOPWORDS:
+            continue
+        out.append(_stem(tok.replace("'", "")))
+    return out
+
+
+@dataclass
+class LexicalIndex:
+    vocab: dict[str, int]
+    indptr: np.ndarray  # int64 [n_terms + 1]
+    doc_ids: np.ndarray  # int32 postings
+    tf: np.ndarray  # float32 term frequencies, aligned with doc_ids
+    doc_len: np.ndarray  # float32 [n_docs]
+    k1: float = 1.2
+    b: float = 0.75
+
+    @property
+    def n_docs(self) -> int:
+        return int(self.doc_len.shape[0])
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> LexicalIndex:
+        postings: dict[str, list[tuple[int, int]]] = {}
+        doc_len = np.zeros(len(texts), dtype=np.float32)
+        for doc, text in enumerate(texts):
+            counts = Counter(tokenize(text))
+            doc_len[doc] = sum(counts.values())
+            for term, n in counts.items():
+                postings.setdefault(term, []).append((doc, n))
+        terms = sorted(postings)
+        vocab = {t: i for i, t in enumerate(terms)}
+        indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+        for i, t in enumerate(terms):
+            indptr[i + 1] = indptr[i] + len(postings[t])
+        doc_ids = np.empty(int(indptr[-1]), dtype=np.int32)
+        tf = np.empty(int(indptr[-1]), dtype=np.float32)
+        for i, t in enumerate(terms):
+            pairs = postings[t]
+            doc_ids[indptr[i] : indptr[i + 1]] = [d for d, _ in pairs]
+            tf[indptr[i] : indptr[i + 1]] = [n for _, n in pairs]
+        return cls(vocab=vocab, indptr=indptr, doc_ids=doc_ids, tf=tf, doc_len=doc_len)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every document for the query (zeros when no term matches)."""
+        scores = np.zeros(self.n_docs, dtype=np.float32)
+        if self.n_docs == 0:
+            return scores
+        avgdl = float(self.doc_len.mean()) or 1.0
+        for term in set(tokenize(query)):
+            t = self.vocab.get(term)
+            if t is None:
+                continue
+            lo, hi = int(self.indptr[t]), int(self.indptr[t + 1])
+            docs, tf = self.doc_ids[lo:hi], self.tf[lo:hi]
+            idf = np.log(1.0 + (self.n_docs - (hi - lo) + 0.5) / ((hi - lo) + 0.5))
+            denom = tf + self.k1 * (1.0 - self.b + self.b * self.doc_len[docs] / avgdl)
+            scores[docs] += idf * tf * (self.k1 + 1.0) / denom
+        return scores
+
+    def query_terms_known(self, query: str) -> tuple[int, int]:
+        """(query terms found in the vocabulary, query terms in all): a coverage signal for confidence."""
+        terms = set(tokenize(query))
+        return sum(1 for t in terms if t in self.vocab), len(terms)
+
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], list[str]]:
+        terms = [""] * len(self.vocab)
+        for t, i in self.vocab.items():
+            terms[i] = t
+        arrays = {"indptr": self.indptr, "doc_ids": self.doc_ids, "tf": self.tf, "doc_len": self.doc_len}
+        return arrays, terms
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], terms: Sequence[str]) -> LexicalIndex:
+        index = cls(
+            vocab={t: i for i, t in enumerate(terms)},
+            indptr=np.asarray(arrays["indptr"], dtype=np.int64),
+            doc_ids=np.asarray(arrays["doc_ids"], dtype=np.int32),
+            tf=np.asarray(arrays["tf"], dtype=np.float32),
+            doc_len=np.asarray(arrays["doc_len"], dtype=np.float32),
+        )
+        if index.indptr.shape[0] != len(terms) + 1 or int(index.indptr[-1]) != index.doc_ids.shape[0]:
+            raise ValueError("lexical arrays do not match the vocabulary")
+        if index.doc_ids.shape != index.tf.shape:
+            raise ValueError("lexical postings and frequencies differ in length")
+        return index

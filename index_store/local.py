@@ -1,0 +1,128 @@
+"""An index in a local folder.
+
+Layout: `LOCATION/versions/<version>/` holds the files of each version; `LOCATION/CURRENT` names the live one.
+A version folder is written under a temporary name, fsynced and renamed; only then is `CURRENT` replaced
+(`os.replace`, atomic on POSIX). A crash at any point leaves `CURRENT` naming a complete version, so a
+half-written index is never read. The last `keep` versions are kept.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from index_store.exceptions import IndexCorrupt, IndexNotFound, IndexStoreError
+from index_store.format import (
+    DATA_FILES,
+    EMBEDDINGS_FILE,
+    MANIFEST,
+    READER_FILES,
+    IndexBundle,
+    decode_bundle,
+    encode_bundle,
+    parse_manifest,
+    verify_file,
+)
+
+POINTER = "CURRENT"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+class LocalIndexStore:
+    def __init__(self, location: str | Path, *, keep: int = 3) -> None:
+        self.root = Path(location)
+        self.location = str(self.root)
+        self.keep = max(1, keep)
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.root / "versions"
+
+    def current_version(self) -> str | None:
+        try:
+            version = (self.root / POINTER).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise IndexStoreError(f"cannot read {self.root / POINTER}: {exc}") from exc
+        return version or None
+
+    def load(self, *, with_embeddings: bool = False) -> IndexBundle:
+        if not self.root.exists():
+            raise IndexNotFound(f"no index at {self.root}: run `helpdesk ingest` first")
+        version = self.current_version()
+        if version is None:
+            raise IndexNotFound(
+                f"no published index at {self.root} (no {POINTER} pointer): run `helpdesk ingest` first"
+            )
+        folder = self.versions_dir / version
+        where = str(folder)
+        if "/" in version or version.startswith(".") or not folder.is_dir():
+            raise IndexCorrupt(f"{self.root / POINTER} names version {version!r}, which is missing")
+        try:
+            manifest = parse_manifest((folder / MANIFEST).read_bytes(), where)
+        except FileNotFoundError as exc:
+            raise IndexCorrupt(f"index at {where} has no {MANIFEST}") from exc
+        names = READER_FILES + ((EMBEDDINGS_FILE,) if with_embeddings else ())
+        files = {}
+        for name in names:
+            try:
+                data: bytes | None = (folder / name).read_bytes()
+            except FileNotFoundError:
+                data = None
+            files[name] = verify_file(manifest, name, data, where)
+        return decode_bundle(manifest, files, where)
+
+    def publish(self, bundle: IndexBundle) -> str:
+        if not bundle.version:
+            raise ValueError("bundle.version must be set before publishing")
+        files = encode_bundle(bundle)
+        self.versions_dir.mkdir(parents=True, exist_ok=True)
+        final = self.versions_dir / bundle.version
+        if final.exists():
+            raise IndexStoreError(f"version {bundle.version} already exists at {self.root}")
+        tmp = Path(tempfile.mkdtemp(dir=self.versions_dir, prefix=f".tmp-{bundle.version}-"))
+        try:
+            for name in (*DATA_FILES, MANIFEST):  # manifest last
+                with open(tmp / name, "wb") as fh:
+                    fh.write(files[name])
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            _fsync_dir(tmp)
+            os.rename(tmp, final)
+            _fsync_dir(self.versions_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _write_atomic(self.root / POINTER, (bundle.version + "\n").encode("utf-8"))
+        self._prune(current=bundle.version)
+        return bundle.version
+
+    def _prune(self, current: str) -> None:
+        versions = sorted(p.name for p in self.versions_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+        old = [v for v in versions if v != current][: max(0, len(versions) - self.keep)]
+        for v in old:
+            shutil.rmtree(self.versions_dir / v, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Ingestion: Confluence pages -> structured text -> chunks -> embeddings -> index."""

@@ -1,0 +1,15 @@
+"""Errors raised by the ingest pipeline."""
+
+from helpdesk.errors import HelpdeskError
+
+
+class IngestError(HelpdeskError):
+    """Base of all ingest errors."""
+
+
+class SourceError(IngestError):
+    """The knowledge source cannot be read (missing export folder, unreachable Confluence, ...)."""
+
+
+class EmbeddingError(IngestError):
+    """The embedder failed in a way a retry will not fix."""

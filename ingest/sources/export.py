@@ -1,0 +1,122 @@
+"""A Confluence export: a folder of JSON files saved from the REST API v1.
+
+Each file holds one content object, or one page of results (`{"results": [...], "_links": {"base", ...}}`), as
+`GET /rest/api/content?spaceKey=KEY&type=page&expand=body.storage,version,ancestors,space,metadata.labels` returns them.
+Anything else is skipped with a counted warning; the same page id in two files keeps the highest version.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ingest.exceptions import SourceError
+from ingest.model import Page
+from ingest.sources.base import SourceReport
+
+
+def page_from_content(obj: Mapping[str, Any], base_url: str = "") -> Page | None:
+    """Build a Page from one REST v1 content object; None when it is not a usable page (pure)."""
+    if not isinstance(obj, Mapping) or obj.get("type") != "page" or not obj.get("id"):
+        return None
+    links = obj.get("_links") or {}
+    base = str(links.get("base") or base_url or "").rstrip("/")
+    webui = str(links.get("webui") or "")
+    version = obj.get("version") or {}
+    body = ((obj.get("body") or {}).get("storage") or {}).get("value") or ""
+    ancestors = tuple(
+        str(a.get("title", "")) for a in (obj.get("ancestors") or []) if isinstance(a, Mapping) and a.get("title")
+    )
+    labels_obj = ((obj.get("metadata") or {}).get("labels") or {}).get("results") or []
+    labels = tuple(str(lab.get("name", "")) for lab in labels_obj if isinstance(lab, Mapping) and lab.get("name"))
+    restrictions = obj.get("restrictions") or {}
+    read = ((restrictions.get("read") or {}).get("restrictions") or {}) if isinstance(restrictions, Mapping) else {}
+    restricted = bool(
+        ((read.get("user") or {}).get("results") or []) or ((read.get("group") or {}).get("results") or [])
+    )
+    try:
+        number = int(version.get("number") or 0)
+    except (TypeError, ValueError):
+        number = 0
+    return Page(
+        page_id=str(obj["id"]),
+        title=str(obj.get("title") or f"Page {obj['id']}"),
+        version=number,
+        url=f"{base}{webui}" if webui else base,
+        body=str(body),
+        space_key=str((obj.get("space") or {}).get("key") or ""),
+        ancestors=ancestors,
+        labels=labels,
+        last_modified=str(version.get("when") or ""),
+        restricted=restricted,
+    )
+
+
+def pages_from_document(doc: Any, report: SourceReport, origin: str) -> list[Page]:
+    """Pages in one parsed JSON document: a content object or a page of results (pure)."""
+    if isinstance(doc, Mapping) and isinstance(doc.get("results"), list):
+        base = str((doc.get("_links") or {}).get("base") or "")
+        items = doc["results"]
+    else:
+        base, items = "", [doc]
+    pages = []
+    for i, item in enumerate(items):
+        page = page_from_content(item, base)
+        if page is None:
+            report.objects_skipped += 1
+            kind = item.get("type") if isinstance(item, Mapping) else type(item).__name__
+            report.warn(f"{origin}[{i}]: skipped, not a Confluence page object (type={kind!r})")
+        else:
+            pages.append(page)
+    return pages
+
+
+class ExportSource:
+    """`KnowledgeSource` over an export folder. Every run sees every page, so deletions are always detected."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.report = SourceReport()
+        self._pages: dict[str, Page] | None = None
+
+    def _load(self) -> dict[str, Page]:
+        if self._pages is not None:
+            return self._pages
+        if not self.path.exists():
+            raise SourceError(f"export folder not found: {self.path}")
+        if not self.path.is_dir():
+            raise SourceError(f"export path is not a folder: {self.path}")
+        files = sorted(p for p in self.path.rglob("*.json") if p.is_file())
+        if not files:
+            raise SourceError(f"export folder has no *.json files: {self.path}")
+        pages: dict[str, Page] = {}
+        for file in files:
+            rel = file.relative_to(self.path)
+            try:
+                doc = json.loads(file.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                self.report.files_skipped += 1
+                self.report.warn(f"{rel}: skipped, not valid JSON ({exc.__class__.__name__}: {exc})")
+                continue
+            for page in pages_from_document(doc, self.report, str(rel)):
+                old = pages.get(page.page_id)
+                if old is not None:
+                    self.report.duplicates += 1
+                    self.report.warn(
+                        f"{rel}: page {page.page_id} appears more than once; keeping version "
+                        f"{max(old.version, page.version)}"
+                    )
+                    if old.version >= page.version:
+                        continue
+                pages[page.page_id] = page
+        self._pages = pages
+        return pages
+
+    def pages(self, since: str | None = None) -> Iterable[Page]:
+        pages = self._load()
+        return [p for p in pages.values() if since is None or p.last_modified >= since]
+
+    def page_ids(self) -> set[str]:
+        return set(self._load())

@@ -1,0 +1,148 @@
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index_store.exceptions import EmbedderMismatch, IndexCorrupt, IndexNotFound
+from index_store.format import (
+    DOCSTORE_FILE,
+    FAISS_FILE,
+    MANIFEST,
+    IndexBundle,
+    StoredChunk,
+    StoredPage,
+    build_faiss_index,
+    check_embedder,
+    new_version_id,
+)
+from index_store.lexical import LexicalIndex, tokenize
+from index_store.local import LocalIndexStore
+
+
+def make_bundle(n: int = 5, dim: int = 8, version: str | None = None) -> IndexBundle:
+    rng = np.random.default_rng(0)
+    vecs = rng.normal(size=(n, dim)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    chunks = [
+        StoredChunk(f"c{i}", f"h{i}", f"p{i % 2}", i, f"Page {i % 2}", f"https://x/{i % 2}", ("Root",), "", f"text {i}")
+        for i in range(n)
+    ]
+    pages = {f"p{j}": StoredPage(f"p{j}", f"Page {j}", f"https://x/{j}", 1, f"hash{j}") for j in range(2)}
+    return IndexBundle(
+        embedder_id="test/emb",
+        dimension=dim,
+        chunks=chunks,
+        pages=pages,
+        index=build_faiss_index(vecs, dim),
+        lexical=LexicalIndex.build([c.body for c in chunks]),
+        embeddings=vecs,
+        version=version or new_version_id(),
+    )
+
+
+def test_round_trip_keeps_chunks_vectors_and_lexical(tmp_path: Path) -> None:
+    store = LocalIndexStore(tmp_path / "idx")
+    bundle = make_bundle()
+    version = store.publish(bundle)
+    assert store.current_version() == version
+    loaded = store.load(with_embeddings=True)
+    assert loaded.chunks == bundle.chunks and loaded.pages == bundle.pages
+    assert np.array_equal(loaded.embeddings, bundle.embeddings)
+    assert loaded.index.ntotal == 5
+    scores, ids = loaded.index.search(bundle.embeddings[3:4], 1)
+    assert ids[0][0] == 3
+    assert loaded.lexical.scores("text 3").argmax() in range(5)
+
+
+def test_reader_does_not_need_embeddings_file(tmp_path: Path) -> None:
+    store = LocalIndexStore(tmp_path)
+    version = store.publish(make_bundle())
+    (tmp_path / "versions" / version / "embeddings.npy").unlink()
+    assert store.load().embeddings is None
+    with pytest.raises(IndexCorrupt, match=r"embeddings\.npy is missing"):
+        store.load(with_embeddings=True)
+
+
+def test_missing_index_is_not_found(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFound, match="run `helpdesk ingest`"):
+        LocalIndexStore(tmp_path / "none").load()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(IndexNotFound):
+        LocalIndexStore(tmp_path / "empty").load()
+
+
+@pytest.mark.parametrize("victim", [FAISS_FILE, DOCSTORE_FILE, "lexical.npz", "vocab.json"])
+def test_flipped_byte_is_refused(tmp_path: Path, victim: str) -> None:
+    store = LocalIndexStore(tmp_path)
+    version = store.publish(make_bundle())
+    path = tmp_path / "versions" / version / victim
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexCorrupt, match="checksum"):
+        store.load()
+
+
+def test_truncated_file_and_bad_manifest_are_refused(tmp_path: Path) -> None:
+    store = LocalIndexStore(tmp_path)
+    version = store.publish(make_bundle())
+    folder = tmp_path / "versions" / version
+    (folder / DOCSTORE_FILE).write_bytes((folder / DOCSTORE_FILE).read_bytes()[:10])
+    with pytest.raises(IndexCorrupt):
+        store.load()
+    (folder / MANIFEST).write_text("{oops")
+    with pytest.raises(IndexCorrupt, match="not valid JSON"):
+        store.load()
+    manifest = {"format": "helpdesk-index", "format_version": 99, "files": {}}
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorrupt, match="format version 99"):
+        store.load()
+
+
+def test_half_written_version_is_never_read(tmp_path: Path) -> None:
+    store = LocalIndexStore(tmp_path)
+    good = store.publish(make_bundle())
+    # A crashed publish leaves a temporary folder behind; CURRENT still names the good version.
+    crashed = tmp_path / "versions" / ".tmp-20990101T000000Z-dead-xyz"
+    crashed.mkdir()
+    (crashed / FAISS_FILE).write_bytes(b"partial")
+    assert store.load().version == good
+    # A pointer to a version that does not exist is refused clearly.
+    (tmp_path / "CURRENT").write_text("20990101T000000Z-missing\n")
+    with pytest.raises(IndexCorrupt, match="missing"):
+        store.load()
+
+
+def test_publish_keeps_last_versions_only(tmp_path: Path) -> None:
+    store = LocalIndexStore(tmp_path, keep=2)
+    versions = [store.publish(make_bundle(version=f"2026010{i}T000000Z-0000000{i}")) for i in range(1, 5)]
+    remaining = sorted(p.name for p in (tmp_path / "versions").iterdir())
+    assert remaining == versions[-2:]
+    assert store.load().version == versions[-1]
+
+
+def test_embedder_mismatch_is_refused_with_both_names() -> None:
+    manifest = {"embedder": {"id": "model2vec/a", "dimension": 256}}
+    check_embedder(manifest, "model2vec/a", 256, "here")
+    with pytest.raises(EmbedderMismatch, match=r"'model2vec/a'.*'bedrock/titan'"):
+        check_embedder(manifest, "bedrock/titan", 1024, "here")
+
+
+def test_no_pickle_in_the_format(tmp_path: Path) -> None:
+    store = LocalIndexStore(tmp_path)
+    version = store.publish(make_bundle())
+    for f in (tmp_path / "versions" / version).iterdir():
+        assert b"\x80\x04\x95" not in f.read_bytes()[:64], f"{f.name} looks like a pickle"
+    pattern = re.compile(r"import pickle|pickle\.loads?|allow_pickle=True|from_pickle|load_local")
+    for path in (Path(__file__).parents[2] / "index_store").rglob("*.py"):
+        assert not pattern.search(path.read_text()), path
+
+
+def test_bm25_prefers_documents_with_rare_query_terms() -> None:
+    lex = LexicalIndex.build(["reset your printer queue", "vpn vpn vpn setup guide", "printer paper and printer toner"])
+    scores = lex.scores("printer toner")
+    assert scores.argmax() == 2 and scores[1] == 0
+    assert tokenize("Printers printing") == ["printer", "print"]
+    assert lex.query_terms_known("payroll printer") == (1, 2)
