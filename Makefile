@@ -20,9 +20,15 @@ $(VENV)/.installed-dev: $(UV) uv.lock pyproject.toml
 	$(UV) sync --frozen --all-extras --all-groups --quiet
 	@touch $@
 
-# Runtime only (what the demo needs); leaves any dev packages in place.
+# Runtime only (what the demo needs, much smaller). Skipped when the full environment is already installed,
+# which is a superset; otherwise it drops the dev marker, since `uv sync --no-dev` removes the dev tools.
 $(VENV)/.installed-runtime: $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen --inexact --no-dev --extra local --quiet
+	@if [ -f $(VENV)/.installed-dev ] && [ $(VENV)/.installed-dev -nt uv.lock ] && [ $(VENV)/.installed-dev -nt pyproject.toml ]; then \
+		echo "full environment already installed"; \
+	else \
+		rm -f $(VENV)/.installed-dev; \
+		$(UV) sync --frozen --no-dev --extra local --quiet; \
+	fi
 	@touch $@
 
 install: $(VENV)/.installed-dev

@@ -16,11 +16,12 @@ QUESTIONS = (
     "My VPN keeps disconnecting every few minutes when I work from home. What should I try?",
     "I got a new phone, how do I move my Okta Verify MFA to it?",
     "How do I book a meeting room in the London office?",
-    "How do I claim back the cost of my home internet on expenses?",  # not covered: opens a ticket
+    "How do I increase my pension contributions?",  # not covered by the space: opens a ticket
 )
 
 
 def main() -> int:
+    from assistant.service import Requester
     from helpdesk.factory import build_assistant, build_embedder, build_index_store
     from ingest.pipeline import IngestOptions, run_ingest
     from ingest.sources.export import ExportSource
@@ -43,7 +44,7 @@ def main() -> int:
     assistant = build_assistant(settings, embedder=embedder)
     for n, question in enumerate(QUESTIONS, 1):
         print(f"== Question {n}: {question}")
-        result = assistant.ask(question, requester=_demo_requester())
+        result = assistant.ask(question, requester=Requester(user_id="demo", name="Demo User"))
         print("   " + format_answer(result).replace("\n", "\n   ") + "\n")
     print(f"Tickets are in {settings.tickets_db}; emails to IT are in {settings.outbox}/")
     print('Try your own: .venv/bin/helpdesk ask "how do I connect to the guest wifi?"')

@@ -52,3 +52,18 @@ def small_export(tmp_path: Path) -> Path:
         page_object("4", "Internal rota", "<p>On call: Alice.</p>", labels=["helpdesk-exclude"]),
     ]
     return write_export(tmp_path / "export", pages)
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample space indexed once per session with the real local embedder."""
+    from support import SAMPLE_EXPORT
+
+    from index_store.local import LocalIndexStore
+    from ingest.embedders.local import StaticEmbedder
+    from ingest.pipeline import run_ingest
+    from ingest.sources.export import ExportSource
+
+    location = tmp_path_factory.mktemp("sample") / "index"
+    run_ingest(ExportSource(SAMPLE_EXPORT), StaticEmbedder(), LocalIndexStore(location))
+    return location

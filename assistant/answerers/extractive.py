@@ -12,6 +12,8 @@ from assistant.model import Answer, Source, Turn
 from index_store.lexical import tokenize
 
 _STEP = re.compile(r"^\s*(\d+\.|-|\[[ x]\])\s+")
+# Lines inside a callout or expand macro carry its kind, e.g. "Expand (Title): ..." or "Warning: ...".
+_CALLOUT = re.compile(r"^((?:Info|Note|Warning|Tip|Panel|Expand)(?: \([^)]*\))?): ")
 _FOLLOWUP_CUES = frozenset({"it", "that", "this", "they", "them", "those", "there", "same", "also", "still"})
 
 
@@ -90,5 +92,23 @@ class ExtractiveAnswerer:
         out: list[str] = []
         for n in used:
             out.append(f"From {by_number[n].title} [{n}]:")
-            out.extend(f"{ln.strip()} [{n}]" for m, _, ln in picked if m == n)
+            out.extend(_without_repeated_callouts([ln for m, _, ln in picked if m == n], n))
         return Answer(text="\n".join(out), used_sources=used, sufficient=None)
+
+
+def _without_repeated_callouts(lines: Sequence[str], number: int) -> list[str]:
+    """Show a callout's "Kind (Title):" once, as its own line, when several of its lines are quoted in a row."""
+    out: list[str] = []
+    current = None
+    for i, line in enumerate(lines):
+        m = _CALLOUT.match(line.strip())
+        prefix = m.group(1) if m else None
+        nxt = _CALLOUT.match(lines[i + 1].strip()) if i + 1 < len(lines) else None
+        if prefix and (prefix == current or (nxt and nxt.group(1) == prefix)):
+            if prefix != current:
+                out.append(f"{prefix}:")
+            out.append(f"  {line.strip()[m.end() :]} [{number}]")  # type: ignore[union-attr]
+        else:
+            out.append(f"{line.strip()} [{number}]")
+        current = prefix
+    return out

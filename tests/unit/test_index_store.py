@@ -51,7 +51,7 @@ def test_round_trip_keeps_chunks_vectors_and_lexical(tmp_path: Path) -> None:
     assert loaded.chunks == bundle.chunks and loaded.pages == bundle.pages
     assert np.array_equal(loaded.embeddings, bundle.embeddings)
     assert loaded.index.ntotal == 5
-    scores, ids = loaded.index.search(bundle.embeddings[3:4], 1)
+    _, ids = loaded.index.search(bundle.embeddings[3:4], 1)
     assert ids[0][0] == 3
     assert loaded.lexical.scores("text 3").argmax() in range(5)
 
