@@ -1,0 +1,28 @@
+"""AWS Lambda entry points. Wiring only: the work lives in the packages.
+
+- `lambda_handler`: Slack events, commands and interactivity behind API Gateway (issue 5).
+- `ingest_handler`: the scheduled re-index (EventBridge; `{"full": true}` for the full sweep) (issue 3).
+- `sweep_handler`: the scheduled retry of ticket emails that failed (outbox pattern) (issue 6).
+
+Nothing heavy is imported at module level: the Slack ack path must stay light.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    raise NotImplementedError("Slack entry point: see issue 5")
+
+
+def ingest_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from ingest.job import handle_scheduled
+
+    return handle_scheduled(event, context)
+
+
+def sweep_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from assistant.tickets.sweep import handle_sweep
+
+    return handle_sweep(event, context)

@@ -183,7 +183,7 @@ def _ticket_json(t: Any) -> dict[str, Any]:
 def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.factory import build_ticket_store
 
-    store = build_ticket_store(settings)
+    store = build_ticket_store(settings) if args.tickets_cmd != "init-table" else None
     if args.tickets_cmd == "list":
         tickets = store.list(status=args.status, requester=args.mine)
         if args.json:
@@ -214,10 +214,32 @@ def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
             if t.draft_answer:
                 print(f"Draft answer:\n{t.draft_answer}")
             print(f"Email: {t.email_status}")
+    elif args.tickets_cmd == "init-table":
+        from assistant.tickets.dynamodb import init_table  # issue 6
+
+        print(init_table(settings, args.table))
     elif args.tickets_cmd == "resolve":
         t = store.update(args.ticket_id, status="resolved")
         print(f"{t.ticket_id} resolved at {t.updated_at}")
     return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.export_cli import run_export  # issue 3
+
+    return run_export(args, settings)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.slack.local import serve  # issue 5
+
+    return serve(settings, host=args.host, port=args.port)
+
+
+def cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.slack.local import run_socket_mode  # issue 5
+
+    return run_socket_mode(settings)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,7 +277,23 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("--json", action="store_true")
     tr = tsub.add_parser("resolve")
     tr.add_argument("ticket_id")
+    ti = tsub.add_parser("init-table", help="create the DynamoDB tickets table (honours AWS_ENDPOINT_URL)")
+    ti.add_argument("--table", help="table name (default: $TICKETS_TABLE)")
     tk.set_defaults(func=cmd_tickets)
+
+    ex = sub.add_parser("export", help="write live Confluence pages in the export format")
+    ex.add_argument("--space", action="append", required=True, metavar="KEY", help="space key (repeatable)")
+    ex.add_argument("--to", required=True, metavar="PATH", help="folder to write the JSON files into")
+    ex.set_defaults(func=cmd_export)
+
+    sv = sub.add_parser("serve", help="run the Slack app on a local HTTP server (POST /slack/events)")
+    sv.add_argument("--port", type=int, default=3000)
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.set_defaults(func=cmd_serve)
+
+    sl = sub.add_parser("slack", help="run the Slack app over Socket Mode (needs SLACK_APP_TOKEN)")
+    sl.add_argument("--socket-mode", action="store_true", required=True)
+    sl.set_defaults(func=cmd_slack)
     return p
 
 

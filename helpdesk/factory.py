@@ -19,16 +19,20 @@ def build_embedder(settings: Settings) -> Embedder:
         from ingest.embedders.local import StaticEmbedder
 
         return StaticEmbedder()
-    raise SettingsError(f"HELPDESK_EMBEDDER={settings.embedder!r} is not available in this build")
+    from ingest.embedders.bedrock import TitanEmbedder  # issue 3
+
+    return TitanEmbedder.from_settings(settings)
 
 
 def build_index_store(settings: Settings, location: str | None = None) -> IndexStore:
     location = location or settings.index
     if location.startswith("s3://"):
-        raise SettingsError(f"S3 index locations are not available in this build: {location}")
+        from index_store.s3 import S3IndexStore  # issue 3
+
+        return S3IndexStore.from_settings(location, settings)
     from index_store.local import LocalIndexStore
 
-    return LocalIndexStore(location)
+    return LocalIndexStore(location, keep=settings.index_keep_versions)
 
 
 def build_source(settings: Settings, spec: str) -> KnowledgeSource:
@@ -37,7 +41,11 @@ def build_source(settings: Settings, spec: str) -> KnowledgeSource:
         from ingest.sources.export import ExportSource
 
         return ExportSource(arg)
-    raise SettingsError(f"unknown --source {spec!r}; expected export:PATH")
+    if kind == "confluence":  # issue 3: "confluence:" uses CONFLUENCE_* settings; "confluence:SPACE,SPACE" overrides
+        from ingest.sources.confluence import ConfluenceSource
+
+        return ConfluenceSource.from_settings(settings, spaces=tuple(x for x in arg.split(",") if x))
+    raise SettingsError(f"unknown --source {spec!r}; expected export:PATH or confluence:[SPACE,...]")
 
 
 def build_answerer(settings: Settings) -> Answerer:
@@ -45,16 +53,26 @@ def build_answerer(settings: Settings) -> Answerer:
         from assistant.answerers.extractive import ExtractiveAnswerer
 
         return ExtractiveAnswerer()
-    raise SettingsError(f"HELPDESK_ANSWERER={settings.answerer!r} is not available in this build")
+    from assistant.answerers.bedrock import BedrockAnswerer  # issue 4
+
+    return BedrockAnswerer.from_settings(settings)
 
 
 def build_ticket_store(settings: Settings) -> TicketStore:
+    if settings.tickets_table:
+        from assistant.tickets.dynamodb import DynamoTicketStore  # issue 6
+
+        return DynamoTicketStore.from_settings(settings)
     from assistant.tickets.sqlite import SqliteTicketStore
 
     return SqliteTicketStore(settings.tickets_db)
 
 
 def build_mailer(settings: Settings) -> Mailer:
+    if settings.email_backend == "ses":
+        from assistant.mail.ses import SesMailer  # issue 6
+
+        return SesMailer.from_settings(settings)
     from assistant.mail.outbox import OutboxMailer
 
     return OutboxMailer(settings.outbox)
@@ -82,6 +100,7 @@ def build_assistant(
         build_ticket_store(settings) if with_tickets else None,
         build_mailer(settings) if with_tickets else None,
         max_question_chars=settings.max_question_chars,
+        source_token_budget=settings.source_token_budget,
         it_queue_email=settings.it_queue_email,
         sender_email=settings.sender_email,
     )
