@@ -21,13 +21,13 @@ $(VENV)/.installed-dev: $(UV) uv.lock pyproject.toml
 	@touch $@
 
 # Runtime only (what the demo needs, much smaller). Skipped when the full environment is already installed,
-# which is a superset; otherwise it drops the dev marker, since `uv sync --no-dev` removes the dev tools.
+# which is a superset; otherwise it drops the dev marker, since a runtime-only sync removes the dev tools.
 $(VENV)/.installed-runtime: $(UV) uv.lock pyproject.toml
 	@if [ -f $(VENV)/.installed-dev ] && [ $(VENV)/.installed-dev -nt uv.lock ] && [ $(VENV)/.installed-dev -nt pyproject.toml ]; then \
 		echo "full environment already installed"; \
 	else \
 		rm -f $(VENV)/.installed-dev; \
-		$(UV) sync --frozen --no-dev --extra local --quiet; \
+		$(UV) sync --frozen --no-default-groups --extra local --quiet; \
 	fi
 	@touch $@
 
