@@ -14,7 +14,6 @@ import argparse
 import json
 import random
 import resource
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ QUESTIONS = ROOT / "examples" / "it-space-questions.jsonl"
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def generate_space(folder: Path, pages: int, seed: int = 7) -> None:
@@ -50,13 +49,17 @@ def generate_space(folder: Path, pages: int, seed: int = 7) -> None:
     for i in range(pages):
         body = "".join("<h2>" + s for s in rng.sample(sections, k=min(4, len(sections))))
         title = " ".join(rng.sample(words, k=4)) + f" {i}"
-        batch.append({
-            "id": str(500000 + i), "type": "page", "title": title,
-            "version": {"number": 1, "when": "2026-01-01T00:00:00.000Z"},
-            "ancestors": [{"id": "1", "title": "Generated"}],
-            "body": {"storage": {"value": body, "representation": "storage"}},
-            "_links": {"webui": f"/spaces/GEN/pages/{500000 + i}"},
-        })
+        batch.append(
+            {
+                "id": str(500000 + i),
+                "type": "page",
+                "title": title,
+                "version": {"number": 1, "when": "2026-01-01T00:00:00.000Z"},
+                "ancestors": [{"id": "1", "title": "Generated"}],
+                "body": {"storage": {"value": body, "representation": "storage"}},
+                "_links": {"webui": f"/spaces/GEN/pages/{500000 + i}"},
+            }
+        )
         if len(batch) == 100 or i == pages - 1:
             doc = {"results": batch, "size": len(batch), "_links": {"base": "https://wiki.example.test/wiki"}}
             (folder / f"content-{i // 100:05d}.json").write_text(json.dumps(doc))
@@ -83,12 +86,16 @@ def measure(label: str, export: Path, embedder: StaticEmbedder, queries: list[st
         assistant.ask(q, open_ticket=False)
         lat.append((time.perf_counter() - t0) * 1000)
     print(f"[{label}] {s.pages_seen} pages, {s.chunks_total} chunks")
-    print(f"  ingest (full):        {ingest_s:7.2f} s  = {s.pages_seen / ingest_s:8.0f} pages/s, "
-          f"{s.chunks_embedded / ingest_s:8.0f} chunks/s")
+    print(
+        f"  ingest (full):        {ingest_s:7.2f} s  = {s.pages_seen / ingest_s:8.0f} pages/s, "
+        f"{s.chunks_embedded / ingest_s:8.0f} chunks/s"
+    )
     print(f"  re-ingest unchanged:  {rerun_s:7.2f} s  ({again.chunks_embedded} chunks embedded)")
     print(f"  index load:           {load_s:7.2f} s")
-    print(f"  query latency:        p50 {percentile(lat, 50):6.1f} ms   p95 {percentile(lat, 95):6.1f} ms "
-          f"({len(lat)} queries)")
+    print(
+        f"  query latency:        p50 {percentile(lat, 50):6.1f} ms   p95 {percentile(lat, 95):6.1f} ms "
+        f"({len(lat)} queries)"
+    )
     print(f"  peak RSS so far:      {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:7.0f} MB")
 
 

@@ -300,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     debug = os.environ.get("HELPDESK_DEBUG") == "1"
+    from helpdesk.logs import configure_logging
+
+    configure_logging("DEBUG" if debug else os.environ.get("HELPDESK_LOG_LEVEL", "WARNING"))
     try:
         settings = Settings.from_env()
         return int(args.func(args, settings))
