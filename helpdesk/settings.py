@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from helpdesk.errors import HelpdeskError
 
@@ -21,30 +22,25 @@ def _get(env: Mapping[str, str], name: str, default: str) -> str:
     return value or default
 
 
-def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+def _number(env: Mapping[str, str], name: str, default: float, lo: float, hi: float, kind: type = float) -> Any:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError as exc:
-        raise SettingsError(f"{name}={raw!r} is not a number") from exc
+        raise SettingsError(f"{name}={raw!r} is not a {'whole ' if kind is int else ''}number") from exc
     if not lo <= value <= hi:
         raise SettingsError(f"{name}={raw!r} must be between {lo} and {hi}")
     return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+    return float(_number(env, name, default, lo, hi, float))
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name}={raw!r} is not a whole number") from exc
-    if not lo <= value <= hi:
-        raise SettingsError(f"{name}={raw!r} must be between {lo} and {hi}")
-    return value
+    return int(_number(env, name, default, lo, hi, int))
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
