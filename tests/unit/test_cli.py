@@ -161,3 +161,51 @@ def test_help_lists_commands() -> None:
     out = run("--help")
     for cmd in ("ingest", "ask", "eval", "tickets"):
         assert cmd in out.stdout
+
+
+def test_ingest_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a real terminal has a size
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "helpdesk.cli",
+            "ingest",
+            "--source",
+            f"export:{SAMPLE_EXPORT}",
+            "--index",
+            str(tmp_path / "i"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        cwd=ROOT,
+        timeout=120,
+    )
+    os.close(slave)
+    reader.join(timeout=10)
+    os.close(master)
+    terminal = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0
+    assert "parsing" in terminal and "%|" in terminal  # tqdm's bar
+    assert "%|" not in proc.stdout.decode()  # the summary on stdout stays clean
