@@ -43,5 +43,6 @@ class OutboxMailer:
             final = self.folder / f"{stem}.eml"
             os.replace(tmp, final)
         except OSError as exc:
-            raise MailError(f"cannot write to the outbox {self.folder}: {exc}") from exc
+            code = exc.__class__.__name__
+            raise MailError(f"cannot write to the outbox {self.folder} ({code}): {exc}", code=code) from exc
         return str(final)

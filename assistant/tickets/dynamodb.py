@@ -178,17 +178,18 @@ def _error(exc: Exception, table: str) -> TicketError:
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         code, message = err.get("Code", ""), err.get("Message", "")
+        if code in ("ValidationException", "ResourceNotFoundException") and "index" in message.lower():
+            # DynamoDB: ValidationException "...does not have the specified index"; moto: "Invalid index"
+            return TicketError(
+                f"DynamoDB table {table!r} lacks an index ({message}); run `helpdesk tickets init-table` "
+                "or deploy the CDK app to add by_requester and by_status"
+            )
         if code == "ResourceNotFoundException":
             return TicketError(
                 f"DynamoDB table {table!r} was not found (create it with `helpdesk tickets init-table`): {message}"
             )
         if code in _THROTTLED:
             return TicketError(f"DynamoDB throttled the request ({code}); try again shortly")
-        if code == "ValidationException" and "specified index" in message:
-            return TicketError(
-                f"DynamoDB table {table!r} lacks an index ({message}); run `helpdesk tickets init-table` "
-                "or deploy the CDK app to add by_requester and by_status"
-            )
         return TicketError(f"DynamoDB request failed ({code}): {message}")
     return TicketError(f"cannot reach DynamoDB ({exc.__class__.__name__}): {exc}")
 

@@ -133,26 +133,59 @@ class _Http:
 
 
 class SesFaults:
-    """Makes the next `count` SendEmail calls of one client fail with an SES error code (a botocore `before-call`
-    hook short-circuits the request, so botocore raises the ClientError exactly as for a real response)."""
+    """Makes the next SendEmail calls of one client fail with an SES error code: a botocore `before-call` hook
+    short-circuits the request, so botocore raises the ClientError exactly as for a real error response.
+    `fail(..., to=ADDRESS)` only fails sends to that recipient."""
 
     def __init__(self, client: Any) -> None:
-        self.queue: list[tuple[str, int, str]] = []
+        self.queue: list[tuple[str, int, str, str | None]] = []
         self.injected = 0
+        client.meta.events.register("provide-client-params.sesv2.SendEmail", self._remember)
         client.meta.events.register("before-call.sesv2.SendEmail", self._hook)
 
-    def fail(self, code: str, *, times: int = 1, status: int = 400, message: str = "injected") -> None:
-        self.queue += [(code, status, message)] * times
+    def fail(self, code: str, *, times: int = 1, status: int = 400, message: str = "injected", to: str | None = None):
+        self.queue += [(code, status, message, to)] * times
 
-    def _hook(self, **_: Any) -> tuple[_Http, dict[str, Any]] | None:
-        if not self.queue:
-            return None
-        code, status, message = self.queue.pop(0)
-        self.injected += 1
-        return _Http(status), {
-            "Error": {"Code": code, "Message": message},
-            "ResponseMetadata": {"HTTPStatusCode": status},
-        }
+    def _remember(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["faults_to"] = list(params.get("Destination", {}).get("ToAddresses", []))
+
+    def _hook(self, context: dict[str, Any], **_: Any) -> tuple[_Http, dict[str, Any]] | None:
+        for n, (code, status, message, to) in enumerate(self.queue):
+            if to is None or to in context.get("faults_to", []):
+                del self.queue[n]
+                self.injected += 1
+                return _Http(status), {
+                    "Error": {"Code": code, "Message": message},
+                    "ResponseMetadata": {"HTTPStatusCode": status},
+                }
+        return None
+
+
+@contextmanager
+def linearizable_dynamodb() -> Iterator[None]:
+    """Serialise moto's DynamoDB writes and reads, as DynamoDB itself makes each single-item conditional write
+    atomic. moto checks a condition and writes in separate steps, so two threads can both pass one check; tests
+    that race threads on the same item use this so they test our code, not that gap in the stand-in."""
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    originals = {}
+    for name in ("put_item", "update_item", "get_item", "delete_item", "query", "scan"):
+        original = getattr(DynamoDBBackend, name)
+        originals[name] = original
+
+        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, locked)
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(DynamoDBBackend, name, original)
 
 
 def ses_client(endpoint_url: str | None = None) -> Any:
