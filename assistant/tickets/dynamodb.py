@@ -421,7 +421,7 @@ def _adopt(
 ) -> list[str]:
     key = [(k["AttributeName"], k["KeyType"]) for k in described.get("KeySchema", [])]
     types = {a["AttributeName"]: a["AttributeType"] for a in described.get("AttributeDefinitions", [])}
-    if key != [(HASH_KEY, "HASH")] or types.get(HASH_KEY) != "S":
+    if key != [(HASH_KEY, "HASH")] or types.get(HASH_KEY, "S") != "S":
         raise TicketError(f"table {name!r} has key {key}; a tickets table needs hash key ticket_id (S) only")
     existing = {g["IndexName"]: g for g in described.get("GlobalSecondaryIndexes", [])}
     added = []
@@ -433,7 +433,9 @@ def _adopt(
             continue
         client.update_table(
             TableName=name,
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in (hash_attr, range_attr)],
+            AttributeDefinitions=[
+                {"AttributeName": a, "AttributeType": "S"} for a in (HASH_KEY, hash_attr, range_attr)
+            ],
             GlobalSecondaryIndexUpdates=[{"Create": _index(index)}],
         )
         _wait_active(client, name, sleep, polls)  # DynamoDB builds one new index at a time
