@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from assistant import messages
 from assistant.answerers.base import Answerer
 from assistant.confidence import ConfidenceGate
-from assistant.exceptions import AssistantError, InvalidQuestion
+from assistant.exceptions import AssistantError, InvalidQuestion, TicketError
 from assistant.mail.base import Mailer
 from assistant.model import AskResult, SourceRef, Turn
 from assistant.retrieval import RetrievalResult, Retriever
@@ -147,14 +147,18 @@ class Assistant:
         )
         if self.mailer is None or ticket.email_status != "pending":
             return ticket  # a repeat: the first call (or the sweep) owns its email
-        result = deliver(
-            self.tickets,
-            self.mailer,
-            ticket,
-            sender=self.sender_email,
-            it_queue=self.it_queue_email,
-            notify_requester=self.notify_requester,
-        )
+        try:
+            result = deliver(
+                self.tickets,
+                self.mailer,
+                ticket,
+                sender=self.sender_email,
+                it_queue=self.it_queue_email,
+                notify_requester=self.notify_requester,
+            )
+        except TicketError as exc:  # the ticket is saved; the sweep settles its email state later
+            log.warning("ticket email state not recorded", extra={"ticket_id": ticket.ticket_id, "error": str(exc)})
+            return ticket
         if result.outcome == "failed":
             log.warning(
                 "ticket email failed", extra={"ticket_id": ticket.ticket_id, "error": result.ticket.email_status}

@@ -145,9 +145,7 @@ def test_the_requester_confirmation_names_the_ticket(mail: MailBackend) -> None:
 
 
 @pytest.mark.parametrize("address", ["", "not-an-address", "Zoë <zoe@example.com>", "a@b.co\r\nBcc: x@evil.test"])
-def test_without_a_usable_requester_email_only_it_is_emailed(
-    mail: MailBackend, tmp_path: Path, address: str
-) -> None:
+def test_without_a_usable_requester_email_only_it_is_emailed(mail: MailBackend, tmp_path: Path, address: str) -> None:
     store = SqliteTicketStore(tmp_path / "t.sqlite3")
     t = store.create(ticket(ticket_id="", requester_email=address, created_at="", updated_at=""))
     result = deliver(store, mail.mailer, t, sender=SENDER, it_queue=IT)

@@ -133,6 +133,31 @@ def test_a_failed_confirmation_is_retried_without_emailing_it_again(deployment: 
     assert deployment.store.get(t.ticket_id).email_status == "sent"
 
 
+class StoreDownAfterCreate:
+    """The ticket store accepts the create, then fails (a DynamoDB outage mid-request)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def update_if(self, *args: Any, **kwargs: Any) -> Any:
+        from assistant.exceptions import TicketError
+
+        raise TicketError("DynamoDB throttled the request (ThrottlingException); try again shortly")
+
+
+def test_a_store_failure_after_the_create_still_returns_the_saved_ticket(deployment: Deployment) -> None:
+    real = deployment.store
+    deployment.store = StoreDownAfterCreate(real)
+    t = open_ticket(deployment)
+    deployment.store = real
+    assert real.get(t.ticket_id).email_status == "pending" and deployment.sent() == []
+    deployment.clock.advance(minutes=16)
+    assert deployment.sweep()["sent"] == 1 and deployment.recipients() == Counter({IT: 1, ZOE: 1})
+
+
 def test_two_senders_with_the_same_snapshot_send_once(deployment: Deployment) -> None:
     deployment.faults.fail("ServiceUnavailable", status=503)
     failed = open_ticket(deployment)
