@@ -351,8 +351,8 @@ class DynamoTicketStore:
             try:
                 return from_item(self._call("update_item", **request)["Attributes"])
             except ClientError as exc:
-                if exc.response.get("Item"):  # the ticket exists; `when` did not hold
-                    return None
+                if exc.response.get("Item") or self._raw(candidate) is not None:
+                    return None  # the ticket exists; `when` did not hold
         raise TicketNotFound(f"no ticket {ticket_id!r}")
 
     def unsent(self, *, since: str, limit: int = 100) -> Sequence[Ticket]:
