@@ -11,3 +11,13 @@ QUESTION_TOO_LONG = "The question is {length:,} characters long; the limit is {l
 TROUBLE_ANSWERING = (
     "I'm having trouble answering right now, so I've passed your question to the IT team as ticket {ticket_id}."
 )
+
+# Ticket confirmation email to the requester (issue 6). {name}, {ticket_id} are filled in; the rest is escaped.
+CONFIRMATION_SUBJECT = "Your IT ticket: {question}"
+CONFIRMATION_GREETING = "Hi {name},"
+CONFIRMATION_BODY = (
+    "Your question has been passed to the IT team as ticket {ticket_id}. They'll follow up with you; "
+    "reply to this email to add details."
+)
+CONFIRMATION_QUESTION = "Your question:"
+CONFIRMATION_THREAD = "Slack thread:"

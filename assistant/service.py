@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from assistant import messages
 from assistant.answerers.base import Answerer
 from assistant.confidence import ConfidenceGate
-from assistant.exceptions import AssistantError, InvalidQuestion, MailError
+from assistant.exceptions import AssistantError, InvalidQuestion, TicketError
 from assistant.mail.base import Mailer
-from assistant.mail.compose import compose_ticket_email
 from assistant.model import AskResult, SourceRef, Turn
 from assistant.retrieval import RetrievalResult, Retriever
 from assistant.sources import build_sources
-from assistant.tickets.base import Ticket, TicketStore
+from assistant.tickets.base import OutboxStore, Ticket
+from assistant.tickets.delivery import deliver
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +46,14 @@ class Assistant:
         retriever: Retriever,
         answerer: Answerer,
         gate: ConfidenceGate,
-        tickets: TicketStore | None = None,
+        tickets: OutboxStore | None = None,
         mailer: Mailer | None = None,
         *,
         max_question_chars: int = 4000,
         source_token_budget: int = 3000,
         it_queue_email: str = "it-support@example.com",
         sender_email: str = "helpdesk-bot@example.com",
+        notify_requester: bool = True,
     ) -> None:
         self.retriever = retriever
         self.answerer = answerer
@@ -63,6 +64,7 @@ class Assistant:
         self.source_token_budget = source_token_budget
         self.it_queue_email = it_queue_email
         self.sender_email = sender_email
+        self.notify_requester = notify_requester
 
     def retrieve(self, question: str, history: Sequence[Turn] = (), k: int = 10) -> RetrievalResult:
         text = validate_question(question, self.max_question_chars)
@@ -118,7 +120,11 @@ class Assistant:
         requester: Requester | None = None,
         idempotency_key: str = "",
     ) -> Ticket:
-        """Save first, then email; an email failure is recorded on the ticket and never loses it."""
+        """Save first, then email IT (and confirm to the requester when their address is known and that is on).
+
+        An email failure is recorded in `email_status` and retried by the scheduled sweep; it never loses the
+        ticket. A repeated `idempotency_key` returns the first ticket and sends nothing new.
+        """
         if self.tickets is None:
             raise AssistantError("no ticket store is configured")
         r = requester or Requester()
@@ -139,12 +145,22 @@ class Assistant:
                 idempotency_key=idempotency_key,
             )
         )
-        if self.mailer is not None and ticket.email_status == "pending":
-            email = compose_ticket_email(ticket, sender=self.sender_email, it_queue=self.it_queue_email)
-            try:
-                self.mailer.send(email)
-            except MailError as exc:
-                log.warning("ticket email failed", extra={"ticket_id": ticket.ticket_id, "error": str(exc)})
-                return self.tickets.update(ticket.ticket_id, email_status=f"failed: {exc}")
-            return self.tickets.update(ticket.ticket_id, email_status="sent")
-        return ticket
+        if self.mailer is None or ticket.email_status != "pending":
+            return ticket  # a repeat: the first call (or the sweep) owns its email
+        try:
+            result = deliver(
+                self.tickets,
+                self.mailer,
+                ticket,
+                sender=self.sender_email,
+                it_queue=self.it_queue_email,
+                notify_requester=self.notify_requester,
+            )
+        except TicketError as exc:  # the ticket is saved; the sweep settles its email state later
+            log.warning("ticket email state not recorded", extra={"ticket_id": ticket.ticket_id, "error": str(exc)})
+            return ticket
+        if result.outcome == "failed":
+            log.warning(
+                "ticket email failed", extra={"ticket_id": ticket.ticket_id, "error": result.ticket.email_status}
+            )
+        return result.ticket

@@ -183,7 +183,12 @@ def _ticket_json(t: Any) -> dict[str, Any]:
 def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.factory import build_ticket_store
 
-    store = build_ticket_store(settings) if args.tickets_cmd != "init-table" else None
+    if args.tickets_cmd == "init-table":
+        from assistant.tickets.dynamodb import init_table  # issue 6
+
+        print(init_table(settings, args.table))
+        return 0
+    store = build_ticket_store(settings)
     if args.tickets_cmd == "list":
         tickets = store.list(status=args.status, requester=args.mine)
         if args.json:
@@ -194,8 +199,8 @@ def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
             for t in tickets:
                 q = " ".join(t.question.split())
                 print(
-                    f"{t.ticket_id:12} {t.status:11} {t.created_at:20} {t.requester_name or t.requester_id or '-':12} "
-                    f"{q[:70] + ('…' if len(q) > 70 else '')}"
+                    f"{t.ticket_id:12} {t.status or '-':11} {t.created_at or '-':20} "
+                    f"{t.requester_name or t.requester_id or '-':12} {q[:70] + ('…' if len(q) > 70 else '')}"
                 )
     elif args.tickets_cmd == "show":
         t = store.get(args.ticket_id)
@@ -203,24 +208,27 @@ def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
             _print_json(_ticket_json(t))
         else:
             print(
-                f"{t.ticket_id} [{t.status}] {t.reason}, created {t.created_at or '-'}, updated {t.updated_at or '-'}"
+                f"{t.ticket_id} [{t.status or '-'}] {t.reason or '-'}, created {t.created_at or '-'}, "
+                f"updated {t.updated_at or '-'}"
             )
             print(f"Requester: {t.requester_name or t.requester_id or '-'} {t.requester_email}".rstrip())
+            if t.permalink:
+                print(f"Slack thread: {t.permalink}")
             print(f"Question: {t.question}")
+            if t.confidence is not None:
+                print(f"Confidence: {t.confidence:.2f}")
             if t.sources:
                 print("Sources:")
                 for i, s in enumerate(t.sources, 1):
                     print(f"  [{i}] {s.get('title', '')} - {s.get('url', '')}")
             if t.draft_answer:
                 print(f"Draft answer:\n{t.draft_answer}")
-            print(f"Email: {t.email_status}")
-    elif args.tickets_cmd == "init-table":
-        from assistant.tickets.dynamodb import init_table  # issue 6
-
-        print(init_table(settings, args.table))
+            print(f"Email: {t.email_status or '-'}")
     elif args.tickets_cmd == "resolve":
-        t = store.update(args.ticket_id, status="resolved")
-        print(f"{t.ticket_id} resolved at {t.updated_at}")
+        from assistant.tickets.status import resolve
+
+        t, changed = resolve(store, args.ticket_id)
+        print(f"{t.ticket_id} resolved at {t.updated_at}" if changed else f"{t.ticket_id} was already resolved")
     return 0
 
 

@@ -6,7 +6,7 @@ from assistant.answerers.base import Answerer
 from assistant.confidence import ConfidenceGate
 from assistant.mail.base import Mailer
 from assistant.service import Assistant
-from assistant.tickets.base import TicketStore
+from assistant.tickets.base import OutboxStore
 from helpdesk.settings import Settings, SettingsError
 from index_store.base import IndexStore
 from index_store.format import check_embedder
@@ -58,7 +58,7 @@ def build_answerer(settings: Settings) -> Answerer:
     return BedrockAnswerer.from_settings(settings)
 
 
-def build_ticket_store(settings: Settings) -> TicketStore:
+def build_ticket_store(settings: Settings) -> OutboxStore:
     if settings.tickets_table:
         from assistant.tickets.dynamodb import DynamoTicketStore  # issue 6
 
@@ -103,4 +103,5 @@ def build_assistant(
         source_token_budget=settings.source_token_budget,
         it_queue_email=settings.it_queue_email,
         sender_email=settings.sender_email,
+        notify_requester=settings.notify_requester,
     )

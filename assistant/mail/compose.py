@@ -6,11 +6,14 @@ import html
 import re
 from dataclasses import dataclass
 
+from assistant import messages
 from assistant.tickets.base import Ticket
 
 MAX_SUBJECT = 120
 MAX_QUESTION_IN_EMAIL = 4000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_ATOM = r"[^@\s<>,;:\"()\[\]\\]+"
+_ADDRESS = re.compile(rf"{_ATOM}@{_ATOM}\.{_ATOM}")
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,15 @@ class EmailContent:
     text: str
     html: str
     ticket_id: str = ""
+    reply_to: tuple[str, ...] = ()
+
+
+def clean_address(address: str) -> str:
+    """`address` stripped when it is one plain ASCII addr-spec (no display name, list, CR/LF or spaces), else ""
+    (SES takes only 7-bit addresses; anything else is treated as unknown rather than risked in a header)."""
+    candidate = (address or "").strip()
+    ok = len(candidate) <= 254 and candidate.isascii() and _ADDRESS.fullmatch(candidate)
+    return candidate if ok else ""
 
 
 def safe_subject(ticket_id: str, question: str, limit: int = MAX_SUBJECT) -> str:
@@ -34,8 +46,7 @@ def _truncated(text: str, limit: int) -> tuple[str, bool]:
     return (text, False) if len(text) <= limit else (text[:limit], True)
 
 
-def compose_ticket_email(ticket: Ticket, *, sender: str, it_queue: str) -> EmailContent:
-    """The email IT receives for a new ticket: everything needed to act without asking again."""
+def _question_and_note(ticket: Ticket) -> tuple[str, str]:
     question, cut = _truncated(ticket.question, MAX_QUESTION_IN_EMAIL)
     note = (
         f"\n[Question truncated to {MAX_QUESTION_IN_EMAIL} of {len(ticket.question)} characters; "
@@ -43,6 +54,15 @@ def compose_ticket_email(ticket: Ticket, *, sender: str, it_queue: str) -> Email
         if cut
         else ""
     )
+    return question, note
+
+
+def compose_ticket_email(ticket: Ticket, *, sender: str, it_queue: str) -> EmailContent:
+    """The email IT receives for a new ticket: everything needed to act without asking again.
+
+    Replies go to the requester when their address is known.
+    """
+    question, note = _question_and_note(ticket)
     requester = ticket.requester_name or ticket.requester_id or "unknown"
     if ticket.requester_email:
         requester += f" <{ticket.requester_email}>"
@@ -81,4 +101,40 @@ def compose_ticket_email(ticket: Ticket, *, sender: str, it_queue: str) -> Email
         text=text,
         html=body,
         ticket_id=ticket.ticket_id,
+        reply_to=tuple(a for a in (clean_address(ticket.requester_email),) if a),
+    )
+
+
+def compose_requester_confirmation(ticket: Ticket, *, sender: str, it_queue: str) -> EmailContent | None:
+    """The requester's confirmation with the ticket id, or None when their address is unknown or unusable.
+
+    Replies go to the IT queue.
+    """
+    to = clean_address(ticket.requester_email)
+    if not to:
+        return None
+    question, note = _question_and_note(ticket)
+    greeting = messages.CONFIRMATION_GREETING.format(name=ticket.requester_name or "there")
+    body = messages.CONFIRMATION_BODY.format(ticket_id=ticket.ticket_id)
+    thread = f"\n\n{messages.CONFIRMATION_THREAD} {ticket.permalink}" if ticket.permalink else ""
+    text = f"{greeting}\n\n{body}\n\n{messages.CONFIRMATION_QUESTION}\n{question}{note}{thread}\n"
+    e = html.escape
+    html_body = (
+        f"<p>{e(greeting)}</p><p>{e(body)}</p><h3>{e(messages.CONFIRMATION_QUESTION)}</h3>"
+        f'<pre style="white-space:pre-wrap">{e(question)}</pre>'
+        + (f"<p><em>{e(note.strip())}</em></p>" if note else "")
+        + (
+            f'<p>{e(messages.CONFIRMATION_THREAD)} <a href="{e(ticket.permalink)}">{e(ticket.permalink)}</a></p>'
+            if ticket.permalink
+            else ""
+        )
+    )
+    return EmailContent(
+        sender=sender,
+        to=(to,),
+        subject=safe_subject(ticket.ticket_id, messages.CONFIRMATION_SUBJECT.format(question=ticket.question)),
+        text=text,
+        html=html_body,
+        ticket_id=ticket.ticket_id,
+        reply_to=tuple(a for a in (clean_address(it_queue),) if a),
     )

@@ -17,6 +17,8 @@ def to_message(email: EmailContent) -> EmailMessage:
     msg["From"] = email.sender
     msg["To"] = ", ".join(email.to)
     msg["Subject"] = email.subject
+    if email.reply_to:
+        msg["Reply-To"] = ", ".join(email.reply_to)
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = make_msgid(domain=email.sender.rpartition("@")[2] or "localhost")
     if email.ticket_id:
@@ -41,5 +43,6 @@ class OutboxMailer:
             final = self.folder / f"{stem}.eml"
             os.replace(tmp, final)
         except OSError as exc:
-            raise MailError(f"cannot write to the outbox {self.folder}: {exc}") from exc
+            code = exc.__class__.__name__
+            raise MailError(f"cannot write to the outbox {self.folder} ({code}): {exc}", code=code) from exc
         return str(final)

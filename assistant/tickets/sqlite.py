@@ -5,13 +5,21 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from assistant.exceptions import TicketError, TicketNotFound
-from assistant.tickets.base import STATUSES, Ticket, new_ticket_id, utc_now
+from assistant.tickets.base import (
+    OPEN_STATUSES,
+    Clock,
+    Ticket,
+    check_changes,
+    new_ticket_id,
+    system_clock,
+    utc_now,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -27,9 +35,14 @@ CREATE INDEX IF NOT EXISTS tickets_by_requester ON tickets (requester_id, create
 """
 
 
+def _matches(data: Mapping[str, Any], when: Mapping[str, Collection[str]]) -> bool:
+    return all((data.get(name) or "") in set(allowed) for name, allowed in when.items())
+
+
 class SqliteTicketStore:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, clock: Clock = system_clock) -> None:
         self.path = Path(path)
+        self._clock = clock
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,7 +61,7 @@ class SqliteTicketStore:
             db.close()
 
     def create(self, ticket: Ticket) -> Ticket:
-        now = utc_now()
+        now = utc_now(self._clock)
         ticket.created_at = ticket.created_at or now
         ticket.updated_at = ticket.updated_at or now
         with self._lock, self._connect() as db:
@@ -88,12 +101,20 @@ class SqliteTicketStore:
                 raise TicketError(f"local ticket store failed: {exc}") from exc
         return ticket
 
+    @staticmethod
+    def _row(db: sqlite3.Connection, ticket_id: str) -> tuple[str, str] | None:
+        for candidate in dict.fromkeys((ticket_id.strip(), ticket_id.strip().upper())):
+            row = db.execute("SELECT ticket_id, data FROM tickets WHERE ticket_id = ?", (candidate,)).fetchone()
+            if row:
+                return row[0], row[1]
+        return None
+
     def get(self, ticket_id: str) -> Ticket:
         with self._connect() as db:
-            row = db.execute("SELECT data FROM tickets WHERE ticket_id = ?", (ticket_id.strip().upper(),)).fetchone()
+            row = self._row(db, ticket_id)
         if not row:
             raise TicketNotFound(f"no ticket {ticket_id!r}")
-        return Ticket.from_dict(json.loads(row[0]))
+        return Ticket.from_dict(json.loads(row[1]))
 
     def list(self, *, status: str | None = None, requester: str | None = None, limit: int = 100) -> Sequence[Ticket]:
         query, args = "SELECT data FROM tickets", []
@@ -113,21 +134,44 @@ class SqliteTicketStore:
         return [Ticket.from_dict(json.loads(r[0])) for r in rows]
 
     def update(self, ticket_id: str, **changes: Any) -> Ticket:
-        if "status" in changes and changes["status"] not in STATUSES:
-            raise TicketError(f"unknown status {changes['status']!r}; one of {', '.join(STATUSES)}")
-        with self._lock, self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute("SELECT data FROM tickets WHERE ticket_id = ?", (ticket_id.strip().upper(),)).fetchone()
-            if not row:
-                db.execute("ROLLBACK")
-                raise TicketNotFound(f"no ticket {ticket_id!r}")
-            data = json.loads(row[0])
-            data.update(changes)
-            data["updated_at"] = utc_now()
-            ticket = Ticket.from_dict(data)
-            db.execute(
-                "UPDATE tickets SET status = ?, data = ? WHERE ticket_id = ?",
-                (ticket.status, json.dumps(ticket.to_dict(), ensure_ascii=False), ticket.ticket_id),
-            )
-            db.execute("COMMIT")
+        ticket = self.update_if(ticket_id, {}, **changes)
+        assert ticket is not None  # an empty condition always holds
         return ticket
+
+    def update_if(self, ticket_id: str, when: Mapping[str, Collection[str]], **changes: Any) -> Ticket | None:
+        check_changes(changes)
+        with self._lock, self._connect() as db:
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                row = self._row(db, ticket_id)
+                if not row:
+                    db.execute("ROLLBACK")
+                    raise TicketNotFound(f"no ticket {ticket_id!r}")
+                data = json.loads(row[1])
+                if not _matches(data, when):
+                    db.execute("ROLLBACK")
+                    return None
+                data.update(changes)
+                data["updated_at"] = utc_now(self._clock)
+                ticket = Ticket.from_dict(data)
+                db.execute(
+                    "UPDATE tickets SET status = ?, requester_id = ?, data = ? WHERE ticket_id = ?",
+                    (ticket.status, ticket.requester_id, json.dumps(ticket.to_dict(), ensure_ascii=False), row[0]),
+                )
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise TicketError(f"local ticket store failed: {exc}") from exc
+        return ticket
+
+    def unsent(self, *, since: str, limit: int = 100) -> Sequence[Ticket]:
+        marks = ", ".join("?" for _ in OPEN_STATUSES)
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT data FROM tickets WHERE status IN ({marks}) AND created_at >= ?"
+                " ORDER BY created_at, ticket_id",
+                (*OPEN_STATUSES, since),
+            ).fetchall()
+        tickets = [Ticket.from_dict(json.loads(r[0])) for r in rows]
+        return [t for t in tickets if t.email_status not in ("sent", "")][:limit]

@@ -1,0 +1,86 @@
+"""Ticket emails as an outbox: claim the ticket, send what it still owes, record the result on it.
+
+Shared by the request that opens a ticket (`Assistant.open_ticket`) and the scheduled sweep, so both follow one
+state machine on `email_status` (values in `assistant.tickets.base`):
+
+    pending / failed: ...          --claim--> sending            --IT sent--> (confirmation) --> sent
+    failed (requester): ...        --claim--> sending: requester --confirmation sent--------------> sent
+    IT email fails                 --> failed: <reason>              (IT is emailed again next time)
+    confirmation fails             --> failed (requester): <reason>  (only the confirmation is retried)
+
+The claim is a compare-and-set on (email_status, updated_at), so of any number of concurrent senders exactly one
+sends; the others see the claim fail and leave the ticket alone.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from assistant.exceptions import MailError
+from assistant.mail.base import Mailer
+from assistant.mail.compose import compose_requester_confirmation, compose_ticket_email
+from assistant.tickets.base import (
+    EMAIL_FAILED,
+    EMAIL_FAILED_REQUESTER,
+    EMAIL_PENDING,
+    EMAIL_SENDING,
+    EMAIL_SENDING_REQUESTER,
+    EMAIL_SENT,
+    OutboxStore,
+    Ticket,
+)
+
+MAX_REASON = 300
+
+
+class Delivery(NamedTuple):
+    ticket: Ticket
+    outcome: str  # "sent" | "failed" | "busy" (claimed by someone else, or nothing owed)
+
+
+def _reason(exc: MailError) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
+
+
+def owes_it_email(ticket: Ticket) -> bool:
+    """True unless only the requester confirmation is left (pure)."""
+    return not ticket.email_status.startswith((EMAIL_FAILED_REQUESTER, EMAIL_SENDING_REQUESTER))
+
+
+def deliver(
+    store: OutboxStore,
+    mailer: Mailer,
+    ticket: Ticket,
+    *,
+    sender: str,
+    it_queue: str,
+    notify_requester: bool = True,
+) -> Delivery:
+    """Send what `ticket` still owes, exactly once per successful send, and record the outcome on the ticket."""
+    state = ticket.email_status
+    if not (state == EMAIL_PENDING or state.startswith(("failed", EMAIL_SENDING))):
+        return Delivery(ticket, "busy")
+    it_owed = owes_it_email(ticket)
+    claimed = store.update_if(
+        ticket.ticket_id,
+        {"email_status": (state,), "updated_at": (ticket.updated_at,)},
+        email_status=EMAIL_SENDING if it_owed else EMAIL_SENDING_REQUESTER,
+    )
+    if claimed is None:
+        return Delivery(ticket, "busy")
+    if it_owed:
+        try:
+            mailer.send(compose_ticket_email(claimed, sender=sender, it_queue=it_queue))
+        except MailError as exc:
+            return Delivery(store.update(claimed.ticket_id, email_status=EMAIL_FAILED + _reason(exc)), "failed")
+    confirmation = (
+        compose_requester_confirmation(claimed, sender=sender, it_queue=it_queue) if notify_requester else None
+    )
+    if confirmation is not None:
+        try:
+            mailer.send(confirmation)
+        except MailError as exc:
+            failed = store.update(claimed.ticket_id, email_status=EMAIL_FAILED_REQUESTER + _reason(exc))
+            return Delivery(failed, "failed")
+    return Delivery(store.update(claimed.ticket_id, email_status=EMAIL_SENT), "sent")

@@ -1,0 +1,87 @@
+"""The scheduled outbox sweep: (re)send the emails of tickets that still owe one, each exactly once.
+
+Which tickets: open or in-progress ones created in the last `max_age` (default 7 days) whose `email_status` is
+`failed...` (at once) or `pending`/`sending...` older than `stale_after` (default 15 minutes: a fresh one belongs to
+the request that created it, an older one lost its sender). On DynamoDB that is a `by_status` range query per open
+status, so the cost follows the open queue of the last days, not the table. Each ticket is claimed with a
+compare-and-set before sending, so overlapping sweeps and the creating request never both send.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from assistant.exceptions import TicketError
+from assistant.mail.base import Mailer
+from assistant.tickets.base import Clock, OutboxStore, owes_email, system_clock, ts_minus
+from assistant.tickets.delivery import deliver
+
+log = logging.getLogger(__name__)
+
+MAX_AGE = timedelta(days=7)
+STALE_AFTER = timedelta(minutes=15)
+
+
+def run_sweep(
+    store: OutboxStore,
+    mailer: Mailer,
+    *,
+    sender: str,
+    it_queue: str,
+    notify_requester: bool = True,
+    clock: Clock = system_clock,
+    max_age: timedelta = MAX_AGE,
+    stale_after: timedelta = STALE_AFTER,
+    limit: int = 200,
+) -> dict[str, Any]:
+    """One pass over the unsent tickets; returns counts (and the ids still failing)."""
+    stale_before = ts_minus(clock, stale_after)
+    candidates = store.unsent(since=ts_minus(clock, max_age), limit=limit)
+    summary: dict[str, Any] = {"examined": len(candidates), "owed": 0, "sent": 0, "failed": 0, "busy": 0, "errors": 0}
+    still_failing: list[str] = []
+    for ticket in candidates:
+        if not owes_email(ticket, stale_before=stale_before):
+            continue
+        summary["owed"] += 1
+        try:
+            result = deliver(store, mailer, ticket, sender=sender, it_queue=it_queue, notify_requester=notify_requester)
+        except TicketError as exc:  # the store failed mid-way: the ticket stays owed for the next sweep
+            summary["errors"] += 1
+            log.warning("sweep could not update ticket", extra={"ticket_id": ticket.ticket_id, "error": str(exc)})
+            continue
+        summary[result.outcome] += 1
+        if result.outcome == "failed":
+            still_failing.append(ticket.ticket_id)
+    summary["failed_ids"] = still_failing[:20]
+    return summary
+
+
+_deps: tuple[Any, OutboxStore, Mailer] | None = None  # built once per cold start
+
+
+def _dependencies() -> tuple[Any, OutboxStore, Mailer]:
+    global _deps
+    if _deps is None:
+        from helpdesk.factory import build_mailer, build_ticket_store
+        from helpdesk.settings import Settings
+
+        settings = Settings.from_env()
+        _deps = (settings, build_ticket_store(settings), build_mailer(settings))  # type: ignore[assignment]
+    return _deps  # type: ignore[return-value]
+
+
+def handle_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The scheduled Lambda: one sweep, one JSON summary line in the log, the summary as the result."""
+    settings, store, mailer = _dependencies()
+    summary = run_sweep(
+        store,
+        mailer,
+        sender=settings.sender_email,
+        it_queue=settings.it_queue_email,
+        notify_requester=settings.notify_requester,
+    )
+    log.info(json.dumps({"event": "ticket_email_sweep", **summary}, sort_keys=True))
+    return summary
