@@ -11,3 +11,5 @@ QUESTION_TOO_LONG = "The question is {length:,} characters long; the limit is {l
 TROUBLE_ANSWERING = (
     "I'm having trouble answering right now, so I've passed your question to the IT team as ticket {ticket_id}."
 )
+TROUBLE_ANSWERING_NO_TICKET = "I'm having trouble answering right now. Please try again in a few minutes."
+ANSWER_SHORTENED = "(answer shortened)"
