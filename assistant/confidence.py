@@ -26,11 +26,12 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType({"bias": -17.163, "dense
 # error measured against its own bound): 0.052 of covered questions -> ticket, 0.808 of uncovered -> ticket.
 # Keep equal to the HELPDESK_CONFIDENCE_THRESHOLD default in helpdesk/settings.py.
 DEFAULT_THRESHOLD = 0.57
-# The answering model's verdict, added to the log-odds as a likelihood ratio (not fitted here: no model calls in
-# this environment). Assumed: the model says "sufficient" for 95% of questions the sources answer and for 30% of
-# near-miss uncovered ones that get past retrieval: log(0.95 / 0.30) = +1.15, log(0.05 / 0.70) = -2.64.
-# A False verdict also forces a ticket in `decide`, whatever the score.
-SUFFICIENCY_LOGIT = {True: 1.15, False: -2.64}
+# The answering model's verdict moves the log-odds; it cannot be fitted here (no model calls in this environment).
+# "Not sufficient" counts as a likelihood ratio under an assumed 5% false "no" on covered questions and 70% "no" on
+# uncovered ones that get past retrieval: log(0.05 / 0.70) = -2.64 (and `decide` opens a ticket whatever the score).
+# "Sufficient" adds nothing until measured: uncovered near-misses sit within 0.03 logits of the threshold, so any
+# lift would let a model that over-claims answer them. Fit both with `bench.calibrate_confidence --with-verdict`.
+SUFFICIENCY_LOGIT = {True: 0.0, False: -2.64}
 
 
 def features(result: RetrievalResult) -> dict[str, float]:

@@ -57,6 +57,8 @@ def backoff_delays(base: float, cap: float) -> Callable[[int], float]:
 class BedrockAnswerer:
     """Answers from numbered sources with Claude (or any Converse model with tool use) on Bedrock."""
 
+    gives_verdict = True  # returns a sufficiency verdict: the service skips the call when none could help
+
     def __init__(
         self,
         model_id: str,
@@ -113,7 +115,7 @@ class BedrockAnswerer:
             from botocore.config import Config
 
             # Retries are ours (bounded by retry_budget_s), so botocore makes exactly one attempt per call.
-            config = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=60)
+            config = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=60)
             self._client = boto3.client("bedrock-runtime", config=config)
         return self._client
 
