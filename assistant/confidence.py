@@ -19,7 +19,7 @@ FEATURES = ("dense_top", "dense_margin", "lexical_match", "lexical_coverage", "a
 # Fitted by bench/calibrate_confidence.py on examples/it-space-questions.jsonl with the local embedder (page-level
 # fusion, 180/40-word chunks). Of the candidate sets it compares under cross-validation (top score, margin,
 # lexical/dense agreement, lexical match), dense_top alone gives the best held-out operating point; the others add
-# noise at this sample size (docs/decisions/0005). The weights depend on the embedder's similarity scale: re-run the
+# noise at this sample size (docs/decisions/0006). The weights depend on the embedder's similarity scale: re-run the
 # script after changing the embedder (e.g. Titan) or the retrieval settings.
 DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType({"bias": -17.163, "dense_top": 26.006})
 # The threshold minimises covered->ticket / 0.05 + uncovered->answer / 0.10 on the set (the issue's two goals, each

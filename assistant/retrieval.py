@@ -2,7 +2,7 @@
 
 Each list (dense cosine, BM25) ranks chunks; a page takes the rank of its best chunk in each list, and the two page
 rankings are fused with weighted RRF. Fusing pages rather than chunks lets a page whose best dense chunk and best
-BM25 chunk differ still collect both votes (docs/decisions/0005 has the measurements behind every default here).
+BM25 chunk differ still collect both votes (docs/decisions/0006 has the measurements behind every default here).
 The chunks of a page keep their own chunk-level RRF order, which `assistant.sources` uses to pick the best ones.
 """
 
@@ -70,6 +70,16 @@ def pages_in_order(chunk_ids: Sequence[int], chunks: Sequence[StoredChunk]) -> l
     return list(dict.fromkeys(chunks[i].page_id for i in chunk_ids))
 
 
+def single_threaded_search() -> None:
+    """One query at a time searches fastest on one OpenMP thread: FAISS's flat search over 100k x 256 takes ~20 ms
+    on one thread and ~50 ms with two on the 2-core machines measured (docs/decisions/0006). Process-wide, idempotent.
+    """
+    import faiss  # heavy: only where an index is searched
+
+    if faiss.omp_get_max_threads() != 1:
+        faiss.omp_set_num_threads(1)
+
+
 class HybridRetriever:
     """Dense (FAISS inner product) + BM25 candidates, fused with weighted RRF at page level."""
 
@@ -92,6 +102,7 @@ class HybridRetriever:
         self.rrf_k = rrf_k
         self.weights = (dense_weight, lexical_weight)
         self.fusion = fusion  # "chunk": the foundation's chunk-level RRF, kept for the tuning benchmark
+        single_threaded_search()
 
     def retrieve(self, query: str, k: int = 10) -> RetrievalResult:
         chunks = self.bundle.chunks

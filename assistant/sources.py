@@ -9,9 +9,12 @@ into one passage, and a gap between them is marked "[…]". Sources are numbered
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from assistant.model import Source
-from assistant.retrieval import ChunkHit, PageHit
+
+if TYPE_CHECKING:  # typing only: keeps numpy out of the prompt path
+    from assistant.retrieval import ChunkHit, PageHit
 
 GAP = "[…]"
 

@@ -25,10 +25,12 @@ import json
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from assistant.confidence import FEATURES, auroc, features
+from assistant.sources import build_sources
 from helpdesk.factory import build_assistant, build_embedder, build_index_store
 from helpdesk.settings import Settings
 from index_store.exceptions import IndexNotFound
@@ -47,13 +49,17 @@ CANDIDATES: tuple[tuple[str, ...], ...] = (
 USED = ("dense_top",)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50) -> np.ndarray:
-    """L2-regularised logistic regression by Newton's method; the last weight is the (unpenalised) bias."""
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50, offset: np.ndarray | None = None
+) -> np.ndarray:
+    """L2-regularised logistic regression by Newton's method; the last weight is the (unpenalised) bias.
+    `offset` is a fixed per-row log-odds added to the model (used to fit the verdict on top of retrieval)."""
     xb = np.hstack([x, np.ones((len(x), 1))])
     w = np.zeros(xb.shape[1])
     reg = l2 * np.diag(np.r_[np.ones(len(w) - 1), 0.0])
+    base = np.zeros(len(x)) if offset is None else offset
     for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-xb @ w))
+        p = 1.0 / (1.0 + np.exp(-(xb @ w + base)))
         grad = xb.T @ (p - y) + reg @ w
         hess = (xb * (p * (1 - p))[:, None]).T @ xb + reg
         w -= np.linalg.solve(hess, grad)
@@ -147,6 +153,11 @@ def main() -> None:
     ap.add_argument("--target-covered", type=float, default=0.05, help="goal: covered->ticket at most this")
     ap.add_argument("--target-missed", type=float, default=0.10, help="goal: uncovered->answer at most this")
     ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument(
+        "--with-verdict",
+        action="store_true",
+        help="also ask the configured answerer (HELPDESK_ANSWERER=bedrock) every question and fit its verdict's weight",
+    )
     args = ap.parse_args()
     settings = Settings.from_env()
     location = args.index or tempfile.mkdtemp(prefix="calib-index-")
@@ -157,7 +168,8 @@ def main() -> None:
         run_ingest(ExportSource(ROOT / "examples" / "it-space"), build_embedder(settings), store)
     assistant = build_assistant(settings, location, with_tickets=False)
     rows = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
-    feats = [features(assistant.retrieve(r["question"])) for r in rows]
+    results = [assistant.retrieve(r["question"]) for r in rows]
+    feats = [features(r) for r in results]
     y = np.array([1.0 if r["gold_page_ids"] else 0.0 for r in rows])
     batch = np.array([str(r["id"]).startswith("q1") for r in rows])
     labels = list(y.astype(bool))
@@ -199,6 +211,34 @@ def main() -> None:
     print("\nL2 strength: CV Brier and CV log-loss of the shipped set (lower is better calibrated)")
     for l2 in (0.01, 0.1, 0.3, 1.0, 3.0, 10.0):
         print(f"  l2 {l2:5}: " + "  ".join(f"{k} {v:.4f}" for k, v in cv_calibration(x, y, l2).items()))
+    if args.with_verdict:
+        fit_verdict(assistant, rows, results, y, p, t, settings.source_token_budget)
+
+
+def fit_verdict(
+    assistant: Any, rows: Sequence[dict], results: Sequence[Any], y: np.ndarray, p: np.ndarray, t: float, budget: int
+) -> None:
+    """The answering model's verdict on every question, its confusion with coverage, and its fitted log-odds."""
+    verdicts = []
+    for row, result in zip(rows, results, strict=True):
+        sources = build_sources(result.pages, token_budget=budget)
+        verdicts.append(assistant.answerer.answer(row["question"], sources).sufficient)
+    print(f"\nverdicts of {type(assistant.answerer).__name__}: (sufficient, not sufficient, none)")
+    for name, mask in (("covered", y == 1), ("uncovered", y == 0)):
+        vs = [v for v, m in zip(verdicts, mask, strict=True) if m]
+        print(f"  {name:9}: {vs.count(True)}, {vs.count(False)}, {vs.count(None)}")
+    if all(v is None for v in verdicts):
+        print("  the configured answerer gives no verdict (set HELPDESK_ANSWERER=bedrock)")
+        return
+    v = np.array([[1.0 if x is True else 0.0, 1.0 if x is False else 0.0] for x in verdicts])
+    offset = np.log(p / (1 - p))
+    w = fit_logistic(v, y, l2=0.1, offset=offset)
+    print(f"SUFFICIENCY_LOGIT = {{True: {w[0] + w[2]:.2f}, False: {w[1] + w[2]:.2f}}}")
+    tickets = (p < t) | (v[:, 1] == 1)
+    print(
+        f"with the gate's rule (ticket below {t:.3f} or on 'not sufficient'): covered->ticket "
+        f"{tickets[y == 1].mean():.3f}, uncovered->ticket {tickets[y == 0].mean():.3f}"
+    )
 
 
 if __name__ == "__main__":
