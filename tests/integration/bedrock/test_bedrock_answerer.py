@@ -250,3 +250,19 @@ def test_gate_turns_the_projects_uncovered_questions_into_tickets(sample_index, 
     fake_bedrock.model = lambda call: honest(call) or tool_reply("See the page [1].", [1], True)
     careful = [assistant.ask(row["question"], open_ticket=False) for row in rows]
     assert _rates(rows, careful) == (covered_rate, 1.0)
+
+
+def test_unreachable_endpoint_is_retried_within_the_budget_then_answers_politely(assistant, clock, monkeypatch) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assistant.answerer._client = None
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", f"http://127.0.0.1:{port}")
+    start = clock.now
+    result = assistant.ask(VPN_Q)
+    assert result.decision == "ticket" and result.answer == messages.TROUBLE_ANSWERING.format(
+        ticket_id=result.ticket_id
+    )
+    assert len(clock.sleeps) >= 3 and clock.now - start <= 20.0
