@@ -37,3 +37,31 @@ class MailError(AssistantError):
     def __init__(self, message: str, *, code: str = "") -> None:
         super().__init__(message)
         self.code = code
+
+
+class AnswererUnavailable(AssistantError):
+    """The answering model could not be used for this question; the user gets a polite reply and a ticket.
+
+    `operator_hint` is for the logs only (model id, region, the IAM action to grant); never shown to users.
+    """
+
+    def __init__(self, message: str, *, model_id: str = "", operator_hint: str = "") -> None:
+        super().__init__(message)
+        self.model_id = model_id
+        self.operator_hint = operator_hint
+
+
+class ModelThrottled(AnswererUnavailable):
+    """Bedrock kept throttling (or was unavailable) for the whole retry budget."""
+
+
+class ModelAccessDenied(AnswererUnavailable):
+    """The caller may not invoke the model, or the model is not enabled in the region."""
+
+
+class ModelNotAvailable(AnswererUnavailable):
+    """The model or inference-profile id is unknown or cannot be invoked this way in the region."""
+
+
+class RerankError(AssistantError):
+    """The Bedrock rerank call failed (retrieval falls back to the fused order)."""

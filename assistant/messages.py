@@ -21,3 +21,5 @@ CONFIRMATION_BODY = (
 )
 CONFIRMATION_QUESTION = "Your question:"
 CONFIRMATION_THREAD = "Slack thread:"
+TROUBLE_ANSWERING_NO_TICKET = "I'm having trouble answering right now. Please try again in a few minutes."
+ANSWER_SHORTENED = "(answer shortened)"

@@ -1,4 +1,10 @@
-"""Hybrid retrieval: BM25 and dense search fused by reciprocal rank, returned as distinct pages."""
+"""Hybrid retrieval: BM25 and dense search, fused by reciprocal rank at page level, returned as distinct pages.
+
+Each list (dense cosine, BM25) ranks chunks; a page takes the rank of its best chunk in each list, and the two page
+rankings are fused with weighted RRF. Fusing pages rather than chunks lets a page whose best dense chunk and best
+BM25 chunk differ still collect both votes (docs/decisions/0006 has the measurements behind every default here).
+The chunks of a page keep their own chunk-level RRF order, which `assistant.sources` uses to pick the best ones.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,8 @@ from index_store.format import IndexBundle, StoredChunk
 from ingest.embedders.base import Embedder
 
 RRF_K = 60
+DENSE_WEIGHT = 1.0
+LEXICAL_WEIGHT = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +27,7 @@ class ChunkHit:
     chunk: StoredChunk
     dense: float  # cosine similarity, -1..1
     lexical: float  # BM25 score
-    fused: float  # RRF score
+    fused: float  # chunk-level RRF score (orders the chunks inside a page)
 
 
 @dataclass
@@ -27,7 +35,7 @@ class PageHit:
     page_id: str
     title: str
     url: str
-    score: float  # fused score of the page's best chunk, scaled so the best possible is 1.0
+    score: float  # page-level fused score, scaled so the best possible (first in both lists) is 1.0
     dense: float  # best chunk cosine
     lexical: float  # best chunk BM25
     chunks: list[ChunkHit] = field(default_factory=list)
@@ -41,23 +49,66 @@ class RetrievalResult:
     known_terms: int = 0  # of those, terms that occur anywhere in the index
     lexical_top_page: str | None = None
     dense_top_page: str | None = None
+    lexical_match: float = 0.0  # best chunk's BM25 over the most the query could score (0..1)
 
 
 class Retriever(Protocol):
     def retrieve(self, query: str, k: int = 10) -> RetrievalResult: ...
 
 
-class HybridRetriever:
-    """Dense (FAISS inner product) + BM25 candidates, fused with RRF at chunk level, grouped by page."""
+def rrf(rankings: Sequence[Sequence[str]], weights: Sequence[float], k: int = RRF_K) -> dict[str, float]:
+    """Weighted reciprocal-rank fusion of ranked key lists (pure): sum of w / (k + rank), rank from 1."""
+    fused: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, key in enumerate(ranking, 1):
+            fused[key] = fused.get(key, 0.0) + weight / (k + rank)
+    return fused
 
-    def __init__(self, bundle: IndexBundle, embedder: Embedder, *, candidates: int = 50) -> None:
+
+def pages_in_order(chunk_ids: Sequence[int], chunks: Sequence[StoredChunk]) -> list[str]:
+    """Distinct page ids in the order of their best chunk (pure)."""
+    return list(dict.fromkeys(chunks[i].page_id for i in chunk_ids))
+
+
+def single_threaded_search() -> None:
+    """One query at a time searches fastest on one OpenMP thread: FAISS's flat search over 100k x 256 takes ~20 ms
+    on one thread and ~50 ms with two on the 2-core machines measured (docs/decisions/0006). Process-wide, idempotent.
+    """
+    import faiss  # heavy: only where an index is searched
+
+    if faiss.omp_get_max_threads() != 1:
+        faiss.omp_set_num_threads(1)
+
+
+class HybridRetriever:
+    """Dense (FAISS inner product) + BM25 candidates, fused with weighted RRF at page level."""
+
+    def __init__(
+        self,
+        bundle: IndexBundle,
+        embedder: Embedder,
+        *,
+        candidates: int = 50,
+        rrf_k: int = RRF_K,
+        dense_weight: float = DENSE_WEIGHT,
+        lexical_weight: float = LEXICAL_WEIGHT,
+        fusion: str = "page",
+    ) -> None:
+        if fusion not in ("page", "chunk"):
+            raise ValueError(f"fusion must be 'page' or 'chunk', not {fusion!r}")
         self.bundle = bundle
         self.embedder = embedder
         self.candidates = candidates
+        self.rrf_k = rrf_k
+        self.weights = (dense_weight, lexical_weight)
+        self.fusion = fusion  # "chunk": the foundation's chunk-level RRF, kept for the tuning benchmark
+        single_threaded_search()
 
     def retrieve(self, query: str, k: int = 10) -> RetrievalResult:
-        n = len(self.bundle.chunks)
-        known, total = self.bundle.lexical.query_terms_known(query)
+        chunks = self.bundle.chunks
+        n = len(chunks)
+        lexical = self.bundle.lexical
+        known, total = lexical.query_terms_known(query)
         result = RetrievalResult(query=query, pages=[], query_terms=total, known_terms=known)
         if n == 0:
             return result
@@ -65,53 +116,61 @@ class HybridRetriever:
         qvec = np.asarray(self.embedder.embed_query(query), dtype=np.float32).reshape(1, -1)
         while True:  # deepen until the dense list alone covers k distinct pages (or the whole index)
             dense_scores, dense_ids = self.bundle.index.search(qvec, depth)
-            distinct = {self.bundle.chunks[int(i)].page_id for i in dense_ids[0] if i >= 0}
+            distinct = {chunks[int(i)].page_id for i in dense_ids[0] if i >= 0}
             if len(distinct) >= k or depth >= n:
                 break
             depth = min(n, depth * 4)
         dense_rank = [int(i) for i in dense_ids[0] if i >= 0]
         dense_by_id = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0], strict=True) if i >= 0}
 
-        bm25 = self.bundle.lexical.scores(query)
+        bm25 = lexical.scores(query)
         nz = int(np.count_nonzero(bm25))
         lex_rank: list[int] = []
         if nz:
             top = np.argpartition(-bm25, min(depth, nz) - 1)[: min(depth, nz)]
             lex_rank = [int(i) for i in top[np.argsort(-bm25[top], kind="stable")]]
+            ceiling = lexical.max_score(query)
+            result.lexical_match = min(1.0, float(bm25[lex_rank[0]]) / ceiling) if ceiling > 0 else 0.0
 
-        fused: dict[int, float] = {}
-        for ranking in (dense_rank, lex_rank):
-            for rank, idx in enumerate(ranking):
-                fused[idx] = fused.get(idx, 0.0) + 1.0 / (RRF_K + rank + 1)
-        best = 2.0 / (RRF_K + 1)
-        missing_dense = [i for i in fused if i not in dense_by_id]
+        missing_dense = [i for i in lex_rank if i not in dense_by_id]
         if missing_dense:
             vecs = np.stack([self.bundle.index.reconstruct(i) for i in missing_dense])
             for i, s in zip(missing_dense, vecs @ qvec[0], strict=True):
                 dense_by_id[i] = float(s)
 
+        chunk_fused = rrf([dense_rank, lex_rank], self.weights, self.rrf_k)
+        page_fused = rrf(
+            [pages_in_order(dense_rank, chunks), pages_in_order(lex_rank, chunks)], self.weights, self.rrf_k
+        )
+        best = sum(w / (self.rrf_k + 1) for w in self.weights)
         pages: dict[str, PageHit] = {}
-        for idx in sorted(fused, key=lambda i: (-fused[i], i)):
-            chunk = self.bundle.chunks[idx]
-            hit = ChunkHit(chunk=chunk, dense=dense_by_id[idx], lexical=float(bm25[idx]), fused=fused[idx])
+        for idx in sorted(chunk_fused, key=lambda i: (-chunk_fused[i], i)):
+            chunk = chunks[idx]
+            hit = ChunkHit(chunk=chunk, dense=dense_by_id[idx], lexical=float(bm25[idx]), fused=chunk_fused[idx])
             page = pages.get(chunk.page_id)
             if page is None:
                 page = pages[chunk.page_id] = PageHit(
                     page_id=chunk.page_id,
                     title=chunk.title,
                     url=chunk.url,
-                    score=fused[idx] / best,
+                    score=page_fused[chunk.page_id] / best,
                     dense=hit.dense,
                     lexical=hit.lexical,
                 )
             page.dense = max(page.dense, hit.dense)
             page.lexical = max(page.lexical, hit.lexical)
             page.chunks.append(hit)
-        result.pages = list(pages.values())[:k]
+        if self.fusion == "chunk":  # pages in the order of their best chunk; score from that chunk
+            ranked = list(pages.values())
+            for page in ranked:
+                page.score = page.chunks[0].fused / best
+        else:
+            ranked = sorted(pages.values(), key=lambda p: (-page_fused[p.page_id], -p.dense, p.page_id))
+        result.pages = ranked[:k]
         if dense_rank:
-            result.dense_top_page = self.bundle.chunks[dense_rank[0]].page_id
+            result.dense_top_page = chunks[dense_rank[0]].page_id
         if lex_rank:
-            result.lexical_top_page = self.bundle.chunks[lex_rank[0]].page_id
+            result.lexical_top_page = chunks[lex_rank[0]].page_id
         return result
 
 

@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from assistant import messages
 from assistant.answerers.base import Answerer
 from assistant.confidence import ConfidenceGate
-from assistant.exceptions import AssistantError, InvalidQuestion, TicketError
+from assistant.exceptions import AnswererUnavailable, AssistantError, InvalidQuestion, TicketError
 from assistant.mail.base import Mailer
 from assistant.model import AskResult, SourceRef, Turn
 from assistant.retrieval import RetrievalResult, Retriever
+from assistant.safety import defuse_mentions
 from assistant.sources import build_sources
 from assistant.tickets.base import OutboxStore, Ticket
 from assistant.tickets.delivery import deliver
 
 log = logging.getLogger(__name__)
+
+
+_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+def renumber_citations(text: str, mapping: Mapping[int, int]) -> str:
+    """Rewrite [n] markers to the numbers of the sources as listed to the user (pure); unknown numbers are kept."""
+
+    def repl(m: re.Match[str]) -> str:
+        return "[" + ", ".join(str(mapping.get(int(n), int(n))) for n in re.split(r"\s*,\s*", m.group(1))) + "]"
+
+    return _CITATION.sub(repl, text)
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,16 @@ class Requester:
     channel: str = ""
     thread_ts: str = ""
     permalink: str = ""
+
+
+@dataclass(frozen=True)
+class _TicketArgs:
+    question: str
+    refs: list[SourceRef]
+    page_ids: list[str]
+    requester: Requester | None
+    open_ticket: bool
+    idempotency_key: str
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -83,31 +107,51 @@ class Assistant:
         text = validate_question(question, self.max_question_chars)
         result = self.retrieve(text, history)
         sources = build_sources(result.pages, token_budget=self.source_token_budget)
-        answer = self.answerer.answer(text, sources, history)
+        refs = [SourceRef(s.page_id, s.title, s.url, s.score) for s in sources]
+        page_ids = [p.page_id for p in result.pages]
+        ticket = _TicketArgs(text, refs, page_ids, requester, open_ticket, idempotency_key)
+        if getattr(self.answerer, "gives_verdict", False) and not self.gate.could_answer(result):
+            # Even a "sufficient" verdict could not lift confidence to the threshold: skip the model call.
+            return self._ticket(ticket, self.gate.score(result), reason="low_confidence")
+        try:
+            answer = self.answerer.answer(text, sources, history)
+        except AnswererUnavailable as exc:
+            log.error(
+                "answering model unavailable: %s",
+                exc.operator_hint or exc,
+                extra={"model_id": exc.model_id, "error": type(exc).__name__},
+            )
+            return self._ticket(ticket, self.gate.score(result), reason="error", trouble=True)
+        answer.text = defuse_mentions(answer.text)
         confidence = self.gate.score(result, answer.sufficient)
         decision = self.gate.decide(confidence, answer.sufficient)
         if not answer.text.strip():
             decision = "ticket"
-        refs = [SourceRef(s.page_id, s.title, s.url, s.score) for s in sources]
-        page_ids = [p.page_id for p in result.pages]
         if decision == "answer":
-            cited = [r for s, r in zip(sources, refs, strict=True) if s.number in answer.used_sources] or refs
-            return AskResult(answer.text, "answer", confidence, cited, None, answer.text, text, page_ids)
+            cited = [s for s in sources if s.number in answer.used_sources] or list(sources)
+            reply = renumber_citations(answer.text, {s.number: n for n, s in enumerate(cited, 1)})
+            cited_refs = [SourceRef(s.page_id, s.title, s.url, s.score) for s in cited]
+            return AskResult(reply, "answer", confidence, cited_refs, None, answer.text, text, page_ids)
+        return self._ticket(ticket, confidence, reason="low_confidence", draft=answer.text)
+
+    def _ticket(
+        self, t: _TicketArgs, confidence: float, *, reason: str, draft: str = "", trouble: bool = False
+    ) -> AskResult:
         ticket_id = None
-        reply = messages.TICKET_NOT_OPENED
-        if open_ticket and self.tickets is not None:
-            ticket = self.open_ticket(
-                text,
-                reason="low_confidence",
-                draft_answer=answer.text,
-                sources=refs,
+        reply = messages.TROUBLE_ANSWERING_NO_TICKET if trouble else messages.TICKET_NOT_OPENED
+        if t.open_ticket and self.tickets is not None:
+            opened = self.open_ticket(
+                t.question,
+                reason=reason,
+                draft_answer=draft,
+                sources=t.refs,
                 confidence=confidence,
-                requester=requester,
-                idempotency_key=idempotency_key,
+                requester=t.requester,
+                idempotency_key=t.idempotency_key,
             )
-            ticket_id = ticket.ticket_id
-            reply = messages.TICKET_OPENED.format(ticket_id=ticket_id)
-        return AskResult(reply, "ticket", confidence, refs, ticket_id, answer.text, text, page_ids)
+            ticket_id = opened.ticket_id
+            reply = (messages.TROUBLE_ANSWERING if trouble else messages.TICKET_OPENED).format(ticket_id=ticket_id)
+        return AskResult(reply, "ticket", confidence, t.refs, ticket_id, draft, t.question, t.page_ids)
 
     def open_ticket(
         self,

@@ -1,11 +1,21 @@
 """Fit the confidence gate on the bundled question set and print what to paste into assistant/confidence.py.
 
-    .venv/bin/python -m bench.calibrate_confidence [--index LOCATION] [--target-uncovered 0.85]
+    .venv/bin/python -m bench.calibrate_confidence [--index LOCATION] [--target-covered 0.05] [--l2 1.0]
 
-It builds the sample index if LOCATION has none, computes the retrieval features of every question, fits an
-L2-regularised logistic regression (Newton's method, numpy only), reports 10-fold cross-validated AUROC, and the
-ticket rates on covered and uncovered questions for a range of thresholds. The default threshold is the highest
-covered-answer rate whose uncovered ticket rate still meets --target-uncovered.
+It builds the sample index if LOCATION has none and computes the retrieval features of every question. Then:
+
+1. the AUROC of each feature alone;
+2. for a few candidate feature sets: the 10-fold cross-validated AUROC (10 shuffles), the AUROC when fitting on
+   one batch of the question set (q1xx) and testing on the other (q2xx) and back, and the *cross-validated
+   operating point*: in each fold the model and its threshold are chosen on the other nine folds only, and the
+   ticket rates are counted on the held-out fold, so the figures are not tuned on the questions they score;
+3. the fit of the shipped feature set on all questions, its ticket rates over a range of thresholds and the
+   default threshold: the highest one whose covered->ticket rate stays within --target-covered (a wrongly
+   opened ticket costs IT time; everything above it catches more uncovered questions).
+
+Features are standardised inside the fit and the weights are printed back on the raw scale. The probability is
+calibrated for the question set's own mix (77 covered : 26 uncovered); the mean predicted probability and the
+cross-validated Brier score are printed as a check.
 """
 
 from __future__ import annotations
@@ -13,11 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from assistant.confidence import FEATURES, auroc, features
+from assistant.sources import build_sources
 from helpdesk.factory import build_assistant, build_embedder, build_index_store
 from helpdesk.settings import Settings
 from index_store.exceptions import IndexNotFound
@@ -26,30 +39,125 @@ from ingest.sources.export import ExportSource
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "examples" / "it-space-questions.jsonl"
+CANDIDATES: tuple[tuple[str, ...], ...] = (
+    ("dense_top",),
+    ("dense_top", "lexical_match"),
+    ("dense_top", "dense_margin", "agreement"),
+    ("dense_top", "dense_margin", "agreement", "lexical_match"),
+    FEATURES,
+)
 USED = ("dense_top",)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50) -> np.ndarray:
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50, offset: np.ndarray | None = None
+) -> np.ndarray:
+    """L2-regularised logistic regression by Newton's method; the last weight is the (unpenalised) bias.
+    `offset` is a fixed per-row log-odds added to the model (used to fit the verdict on top of retrieval)."""
     xb = np.hstack([x, np.ones((len(x), 1))])
     w = np.zeros(xb.shape[1])
     reg = l2 * np.diag(np.r_[np.ones(len(w) - 1), 0.0])
+    base = np.zeros(len(x)) if offset is None else offset
     for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-xb @ w))
+        p = 1.0 / (1.0 + np.exp(-(xb @ w + base)))
         grad = xb.T @ (p - y) + reg @ w
         hess = (xb * (p * (1 - p))[:, None]).T @ xb + reg
         w -= np.linalg.solve(hess, grad)
     return w
 
 
+def fit_raw(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
+    """Fit on standardised columns, return weights for the raw features (bias last)."""
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    w = fit_logistic((x - mu) / sd, y, l2)
+    raw = w[:-1] / sd
+    return np.r_[raw, w[-1] - float(raw @ mu)]
+
+
 def predict(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(np.hstack([x, np.ones((len(x), 1))]) @ w)))
+
+
+def pick_threshold(p: np.ndarray, y: np.ndarray, target_covered: float, target_missed: float) -> float:
+    """The threshold minimising covered->ticket / target_covered + uncovered->answer / target_missed.
+
+    Each group's error is measured against its own goal (0.05 and 0.10 in the issue), so neither is bought
+    with an unbounded amount of the other. Candidates sit halfway between consecutive scores; ties keep the lower.
+    """
+    s = np.unique(p)
+    cuts = np.r_[0.0, (s[:-1] + s[1:]) / 2, 1.0]
+    cost = [
+        float(np.mean(p[y == 1] < t)) / target_covered + float(np.mean(p[y == 0] >= t)) / target_missed for t in cuts
+    ]
+    return float(cuts[int(np.argmin(cost))])
+
+
+def rates(p: np.ndarray, y: np.ndarray, t: float) -> tuple[float, float]:
+    return float(np.mean(p[y == 1] < t)), float(np.mean(p[y == 0] < t))
+
+
+def cross_validate(
+    x: np.ndarray, y: np.ndarray, l2: float, targets: tuple[float, float], shuffles: int = 10
+) -> dict[str, float]:
+    aucs, cov, unc, brier = [], [], [], []
+    for seed in range(shuffles):
+        order = np.random.default_rng(seed).permutation(len(y))
+        p = np.zeros(len(y))
+        tickets = np.zeros(len(y), dtype=bool)
+        for fold in np.array_split(order, 10):
+            train = np.setdiff1d(order, fold)
+            w = fit_raw(x[train], y[train], l2)
+            t = pick_threshold(predict(w, x[train]), y[train], *targets)
+            p[fold] = predict(w, x[fold])
+            tickets[fold] = p[fold] < t
+        aucs.append(auroc(list(p), list(y.astype(bool))))
+        cov.append(float(np.mean(tickets[y == 1])))
+        unc.append(float(np.mean(tickets[y == 0])))
+        brier.append(float(np.mean((p - y) ** 2)))
+    return {
+        "auroc": float(np.mean(aucs)),
+        "covered": float(np.mean(cov)),
+        "uncovered": float(np.mean(unc)),
+        "brier": float(np.mean(brier)),
+    }
+
+
+def cv_calibration(x: np.ndarray, y: np.ndarray, l2: float, shuffles: int = 10) -> dict[str, float]:
+    brier, logloss = [], []
+    for seed in range(shuffles):
+        order = np.random.default_rng(seed).permutation(len(y))
+        p = np.zeros(len(y))
+        for fold in np.array_split(order, 10):
+            train = np.setdiff1d(order, fold)
+            p[fold] = predict(fit_raw(x[train], y[train], l2), x[fold])
+        p = np.clip(p, 1e-6, 1 - 1e-6)
+        brier.append(float(np.mean((p - y) ** 2)))
+        logloss.append(float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))))
+    return {"brier": float(np.mean(brier)), "logloss": float(np.mean(logloss))}
+
+
+def batch_split(x: np.ndarray, y: np.ndarray, batch: np.ndarray, l2: float) -> float:
+    p = np.zeros(len(y))
+    for mask in (batch, ~batch):
+        p[~mask] = predict(fit_raw(x[mask], y[mask], l2), x[~mask])
+    return auroc(list(p), list(y.astype(bool)))
+
+
+def matrix(feats: Sequence[dict[str, float]], names: Sequence[str]) -> np.ndarray:
+    return np.array([[f[n] for n in names] for f in feats], dtype=float)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--index")
-    ap.add_argument("--target-uncovered", type=float, default=0.85)
-    ap.add_argument("--l2", type=float, default=0.1)
+    ap.add_argument("--target-covered", type=float, default=0.05, help="goal: covered->ticket at most this")
+    ap.add_argument("--target-missed", type=float, default=0.10, help="goal: uncovered->answer at most this")
+    ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument(
+        "--with-verdict",
+        action="store_true",
+        help="also ask the configured answerer (HELPDESK_ANSWERER=bedrock) every question and fit its verdict's weight",
+    )
     args = ap.parse_args()
     settings = Settings.from_env()
     location = args.index or tempfile.mkdtemp(prefix="calib-index-")
@@ -60,36 +168,77 @@ def main() -> None:
         run_ingest(ExportSource(ROOT / "examples" / "it-space"), build_embedder(settings), store)
     assistant = build_assistant(settings, location, with_tickets=False)
     rows = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
-    feats = [features(assistant.retrieve(r["question"])) for r in rows]
+    results = [assistant.retrieve(r["question"]) for r in rows]
+    feats = [features(r) for r in results]
     y = np.array([1.0 if r["gold_page_ids"] else 0.0 for r in rows])
-    x = np.array([[f[name] for name in USED] for f in feats])
+    batch = np.array([str(r["id"]).startswith("q1") for r in rows])
+    labels = list(y.astype(bool))
 
     print(f"{len(rows)} questions: {int(y.sum())} covered, {int(len(y) - y.sum())} uncovered")
     for name in FEATURES:
-        print(f"  AUROC of {name:17} alone: {auroc([f[name] for f in feats], list(y.astype(bool))):.3f}")
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(y))
-    cv = np.zeros(len(y))
-    for fold in np.array_split(order, 10):
-        train = np.setdiff1d(order, fold)
-        cv[fold] = predict(fit_logistic(x[train], y[train], args.l2), x[fold])
-    print(f"10-fold cross-validated AUROC ({' + '.join(USED)}): {auroc(list(cv), list(y.astype(bool))):.3f}")
+        print(f"  AUROC of {name:17} alone: {auroc([f[name] for f in feats], labels):.3f}")
+    print(
+        f"\nfeature set (L2 {args.l2}); cross-validated: model and threshold (covered->ticket <= "
+        f"{args.target_covered} and uncovered->answer <= {args.target_missed} weighed against each other)\n"
+        "chosen on 9 folds, rates counted on the 10th; mean of 10 shuffles"
+    )
+    print("  CV AUROC  q1<->q2 AUROC  CV covered->ticket  CV uncovered->ticket  CV Brier  features")
+    for names in CANDIDATES:
+        x = matrix(feats, names)
+        cv = cross_validate(x, y, args.l2, (args.target_covered, args.target_missed))
+        split = batch_split(x, y, batch, args.l2)
+        print(
+            f"  {cv['auroc']:.3f}     {split:.3f}          {cv['covered']:.3f}               "
+            f"{cv['uncovered']:.3f}                 {cv['brier']:.3f}     {' + '.join(names)}"
+        )
 
-    w = fit_logistic(x, y, args.l2)
+    x = matrix(feats, USED)
+    w = fit_raw(x, y, args.l2)
     p = predict(w, x)
-    print(f"in-sample AUROC: {auroc(list(p), list(y.astype(bool))):.3f}")
+    print(
+        f"\nshipped set {' + '.join(USED)}: in-sample AUROC {auroc(list(p), labels):.3f}, "
+        f"mean p {p.mean():.3f} (covered share {y.mean():.3f})"
+    )
     print("threshold  covered->ticket  uncovered->ticket")
-    best = None
-    for t in np.round(np.arange(0.05, 0.96, 0.025), 3):
-        cov = float(np.mean(p[y == 1] < t))
-        unc = float(np.mean(p[y == 0] < t))
+    for t in np.round(np.arange(0.30, 0.91, 0.05), 2):
+        cov, unc = rates(p, y, float(t))
         print(f"  {t:.2f}       {cov:.3f}            {unc:.3f}")
-        if unc >= args.target_uncovered and (best is None or cov < best[1]):
-            best = (t, cov, unc)
     weights = {"bias": round(float(w[-1]), 3), **{n: round(float(v), 3) for n, v in zip(USED, w[:-1], strict=True)}}
     print(f"DEFAULT_WEIGHTS = {weights}")
-    if best:
-        print(f"default threshold: {best[0]:.2f} (covered->ticket {best[1]:.3f}, uncovered->ticket {best[2]:.3f})")
+    t = pick_threshold(p, y, args.target_covered, args.target_missed)
+    cov, unc = rates(p, y, t)
+    print(f"default threshold: {t:.3f} (covered->ticket {cov:.3f}, uncovered->ticket {unc:.3f})")
+    print("\nL2 strength: CV Brier and CV log-loss of the shipped set (lower is better calibrated)")
+    for l2 in (0.01, 0.1, 0.3, 1.0, 3.0, 10.0):
+        print(f"  l2 {l2:5}: " + "  ".join(f"{k} {v:.4f}" for k, v in cv_calibration(x, y, l2).items()))
+    if args.with_verdict:
+        fit_verdict(assistant, rows, results, y, p, t, settings.source_token_budget)
+
+
+def fit_verdict(
+    assistant: Any, rows: Sequence[dict], results: Sequence[Any], y: np.ndarray, p: np.ndarray, t: float, budget: int
+) -> None:
+    """The answering model's verdict on every question, its confusion with coverage, and its fitted log-odds."""
+    verdicts = []
+    for row, result in zip(rows, results, strict=True):
+        sources = build_sources(result.pages, token_budget=budget)
+        verdicts.append(assistant.answerer.answer(row["question"], sources).sufficient)
+    print(f"\nverdicts of {type(assistant.answerer).__name__}: (sufficient, not sufficient, none)")
+    for name, mask in (("covered", y == 1), ("uncovered", y == 0)):
+        vs = [v for v, m in zip(verdicts, mask, strict=True) if m]
+        print(f"  {name:9}: {vs.count(True)}, {vs.count(False)}, {vs.count(None)}")
+    if all(v is None for v in verdicts):
+        print("  the configured answerer gives no verdict (set HELPDESK_ANSWERER=bedrock)")
+        return
+    v = np.array([[1.0 if x is True else 0.0, 1.0 if x is False else 0.0] for x in verdicts])
+    offset = np.log(p / (1 - p))
+    w = fit_logistic(v, y, l2=0.1, offset=offset)
+    print(f"SUFFICIENCY_LOGIT = {{True: {w[0] + w[2]:.2f}, False: {w[1] + w[2]:.2f}}}")
+    tickets = (p < t) | (v[:, 1] == 1)
+    print(
+        f"with the gate's rule (ticket below {t:.3f} or on 'not sufficient'): covered->ticket "
+        f"{tickets[y == 1].mean():.3f}, uncovered->ticket {tickets[y == 0].mean():.3f}"
+    )
 
 
 if __name__ == "__main__":

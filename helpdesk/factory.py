@@ -82,7 +82,7 @@ def build_assistant(
     settings: Settings, location: str | None = None, *, with_tickets: bool = True, embedder: Embedder | None = None
 ) -> Assistant:
     """Load the published index and wire retrieval, answerer, gate, tickets and mail."""
-    from assistant.retrieval import HybridRetriever
+    from assistant.retrieval import HybridRetriever, Retriever
 
     store = build_index_store(settings, location)
     bundle = store.load()
@@ -93,8 +93,13 @@ def build_assistant(
         embedder.dimension,
         store.location,
     )
+    retriever: Retriever = HybridRetriever(bundle, embedder, candidates=settings.retrieval_candidates)
+    if settings.rerank_model_arn:  # issue 4: optional Bedrock rerank of the fused pages
+        from assistant.rerank import BedrockReranker, RerankingRetriever
+
+        retriever = RerankingRetriever(retriever, BedrockReranker.from_settings(settings))
     return Assistant(
-        HybridRetriever(bundle, embedder, candidates=settings.retrieval_candidates),
+        retriever,
         build_answerer(settings),
         ConfidenceGate(threshold=settings.confidence_threshold),
         build_ticket_store(settings) if with_tickets else None,

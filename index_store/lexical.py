@@ -97,6 +97,21 @@ class LexicalIndex:
         terms = set(tokenize(query))
         return sum(1 for t in terms if t in self.vocab), len(terms)
 
+    def max_score(self, query: str) -> float:
+        """An upper bound of any document's BM25 for the query: sum of idf * (k1 + 1) over its distinct terms.
+
+        Terms the index has never seen count with the largest idf, so a query about something absent scores low
+        against this ceiling (a confidence signal: how much of the question the best chunk matches).
+        """
+        if self.n_docs == 0:
+            return 0.0
+        total = 0.0
+        for term in set(tokenize(query)):
+            t = self.vocab.get(term)
+            df = int(self.indptr[t + 1] - self.indptr[t]) if t is not None else 0
+            total += float(np.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))) * (self.k1 + 1.0)
+        return total
+
     def to_arrays(self) -> tuple[dict[str, np.ndarray], list[str]]:
         terms = [""] * len(self.vocab)
         for t, i in self.vocab.items():

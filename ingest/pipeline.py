@@ -79,6 +79,7 @@ class IngestOptions:
     index_type: str = "flat"
     batch_size: int = 64
     max_words: int = 180
+    min_words: int = 40
 
 
 def _load_previous(store: IndexStore, embedder: Embedder, summary: IngestSummary) -> IndexBundle | None:
@@ -150,7 +151,9 @@ def run_ingest(
         if parsed.warnings:
             summary.parse_warnings += len(parsed.warnings)
             summary.warnings.extend(f"page {page.page_id} ({page.title}): {w}" for w in parsed.warnings)
-        chunks = chunk_page(page.page_id, page.title, page.ancestors, parsed, max_words=options.max_words)
+        chunks = chunk_page(
+            page.page_id, page.title, page.ancestors, parsed, max_words=options.max_words, min_words=options.min_words
+        )
         if not chunks:
             summary.pages_empty += 1
             summary.warnings.append(f"page {page.page_id} ({page.title}): empty body, nothing to index")

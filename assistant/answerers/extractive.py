@@ -8,13 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from assistant.followup import local_rewrite
 from assistant.model import Answer, Source, Turn
 from index_store.lexical import tokenize
 
 _STEP = re.compile(r"^\s*(\d+\.|-|\[[ x]\])\s+")
 # Lines inside a callout or expand macro carry its kind, e.g. "Expand (Title): ..." or "Warning: ...".
 _CALLOUT = re.compile(r"^((?:Info|Note|Warning|Tip|Panel|Expand)(?: \([^)]*\))?): ")
-_FOLLOWUP_CUES = frozenset({"it", "that", "this", "they", "them", "those", "there", "same", "also", "still"})
 
 
 def _lines(text: str) -> list[str]:
@@ -43,14 +43,7 @@ class ExtractiveAnswerer:
 
     def rewrite_query(self, question: str, history: Sequence[Turn]) -> str:
         """Without an LLM: a short or referential follow-up borrows the previous user question's terms."""
-        previous = [t.text for t in history if t.role == "user" and t.text.strip()]
-        if not previous:
-            return question
-        terms = tokenize(question)
-        words = set(question.lower().split())
-        if len(terms) <= 4 or words & _FOLLOWUP_CUES:
-            return f"{previous[-1]} {question}"
-        return question
+        return local_rewrite(question, history)
 
     def answer(self, question: str, sources: Sequence[Source], history: Sequence[Turn] = ()) -> Answer:
         if not sources:

@@ -33,11 +33,17 @@ def test_recall_at_5_on_covered_questions(results) -> None:
     assert eval_metrics(rows, out)["recall_at_5"] >= 0.9
 
 
+def test_recall_at_1_and_mrr_after_page_level_fusion(results) -> None:
+    rows, out = results  # 0.734 / 0.850 with chunk-level fusion; 0.818 / 0.898 measured with page-level fusion
+    m = eval_metrics(rows, out)
+    assert m["recall_at_1"] >= 0.78 and m["mrr_at_10"] >= 0.87
+
+
 def test_uncovered_questions_become_tickets(results) -> None:
     rows, out = results
     m = eval_metrics(rows, out)
     assert m["uncovered_ticket_rate"] >= 0.8
-    assert m["covered_ticket_rate"] <= 0.1
+    assert m["covered_ticket_rate"] <= 0.06
 
 
 def test_every_question_lists_ten_distinct_pages(results) -> None:
