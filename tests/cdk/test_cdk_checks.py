@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from cfnlint.api import lint_file
 from cfnlint.config import ManualArgs
-from conftest import CDK  # type: ignore[import-not-found]
+
+CDK = Path(__file__).resolve().parents[2] / "cdk"
 
 # CDK adds a DependsOn on the role next to the GetAtt of its ARN; harmless, and not ours to change.
 CDK_GENERATED_WARNINGS = {"W3005"}
@@ -58,7 +61,9 @@ def test_stacks_are_environment_agnostic_so_synthesis_needs_no_credentials(synth
 def test_app_py_rejects_a_bad_setting_with_a_clear_message_and_exit_code_2(tmp_path):
     done = subprocess.run(
         [sys.executable, "app.py", "-c", "bundle=stub", "-c", "slack_memory_mb=128"],
-        cwd=CDK, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "CDK_OUTDIR": str(tmp_path)},
+        cwd=CDK, capture_output=True, text=True,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HELPDESK_"))},
+             "CDK_OUTDIR": str(tmp_path)},
         timeout=120,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr[-2000:]

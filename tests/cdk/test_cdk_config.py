@@ -112,3 +112,11 @@ def test_app_py_parses_context_arguments_like_the_cdk_cli():
         parse_context_args(["deploy"])
     assert default_outdir({}).endswith("cdk/cdk.out")
     assert default_outdir({"CDK_OUTDIR": "/tmp/x"}) == "/tmp/x"
+
+
+def test_every_setting_is_documented_in_deploy_md():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    missing = [name for name in HelpdeskConfig.setting_names() if f"`{name}`" not in doc]
+    assert missing == []
