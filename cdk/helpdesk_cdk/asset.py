@@ -15,7 +15,7 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-from helpdesk_cdk.config import HelpdeskConfig
+from helpdesk_cdk.config import ConfigError, HelpdeskConfig
 from helpdesk_cdk.lambda_package import ROOT, PackageError, build_package, find_python, source_hash
 
 STUB_DIR = Path(__file__).resolve().parent / "stub_asset"
@@ -48,8 +48,11 @@ class LocalPackager:
                 "Synthesize without it with `-c bundle=stub` (tests), or prebuild it with cdk/build_bundle.py and "
                 "pass `-c bundle=cdk/.bundle/<arch>-py<version>`."
             ) from exc
+        hint = "" if self.python_exe else (
+            f" (no python{self.python} found: cold starts compile every module; set bundle_python to precompile)"
+        )
         print(f"Lambda package ({self.arch}, Python {self.python}): {report.unzipped / 1e6:.1f} MB unzipped; "
-              f"bytecode: {report.bytecode}")  # fmt: skip
+              f"bytecode: {report.bytecode}{hint}")  # fmt: skip
         return True
 
 
@@ -61,12 +64,16 @@ def lambda_code(config: HelpdeskConfig) -> lambda_.Code:
         folder = Path(config.bundle).expanduser()
         folder = folder if folder.is_absolute() else (ROOT / folder)
         if not (folder / "handler.py").is_file():
-            raise ValueError(f"bundle={config.bundle!r}: {folder} is not a Lambda package (no handler.py)")
+            raise ConfigError(
+                f"bundle={config.bundle!r}: {folder} is not a Lambda package (no handler.py); "
+                "use local, stub, or a folder built by cdk/build_bundle.py"
+            )
         return lambda_.Code.from_asset(str(folder))
-    bytecode = "all"
-    python_exe = find_python(config.python, config.bundle_python)
-    if not python_exe:
-        bytecode = "none"
+    try:
+        python_exe = find_python(config.python, config.bundle_python)
+    except PackageError as exc:
+        raise ConfigError(str(exc)) from exc
+    bytecode = "all" if python_exe else "none"
     return lambda_.Code.from_asset(
         str(ROOT),
         asset_hash_type=AssetHashType.CUSTOM,

@@ -120,3 +120,12 @@ def test_every_setting_is_documented_in_deploy_md():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
     missing = [name for name in HelpdeskConfig.setting_names() if f"`{name}`" not in doc]
     assert missing == []
+
+
+def test_a_bundle_folder_that_is_not_a_package_is_a_configuration_error(tmp_path):
+    from helpdesk_cdk.asset import lambda_code
+
+    with pytest.raises(ConfigError, match="is not a Lambda package"):
+        lambda_code(HelpdeskConfig.from_sources({"bundle": str(tmp_path)}))
+    with pytest.raises(ConfigError, match="cannot run"):
+        lambda_code(HelpdeskConfig.from_sources({"bundle_python": str(tmp_path / "python3.13")}))
