@@ -1,0 +1,299 @@
+"""The Lambdas, their environment and every permission they hold.
+
+Each function gets its own role with no managed policy at all (not even AWSLambdaBasicExecutionRole): it may write
+to its own log group, and then only what its job needs, granted here line by line:
+
+| function | S3 index            | Bedrock                 | DynamoDB           | SES  | secrets    | Lambda      |
+|----------|---------------------|-------------------------|--------------------|------|------------|-------------|
+| slack    | read prefix         | embed + chat (+guard.)  | tickets, dedupe    | send | slack      | invoke self |
+| ingest   | read/write prefix   | embed                   |                    |      | confluence |             |
+| sweep    |                     |                         | tickets            | send |            |             |
+
+With `slack_worker_handler` set, a worker function gets the slack grants and the receiver may invoke the worker
+instead of itself (the Slack issue may split receiver and worker; lazy listeners on one function are the default).
+
+Asynchronous invocations (Bolt's lazy listeners, EventBridge) that still fail after their retries land in the SQS
+dead-letter queue, which has an alarm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from helpdesk_cdk.bedrock import ModelGrant, model_grant
+from helpdesk_cdk.config import HelpdeskConfig
+from helpdesk_cdk.email import Email
+from helpdesk_cdk.secrets import Secrets
+from helpdesk_cdk.storage import Storage
+
+RUNTIMES = {
+    "3.12": lambda_.Runtime.PYTHON_3_12,
+    "3.13": lambda_.Runtime.PYTHON_3_13,
+    "3.14": lambda_.Runtime.PYTHON_3_14,
+}
+ARCHITECTURES = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Architecture.X86_64}
+SERVICE_NAME = "it-helpdesk"  # POWERTOOLS_SERVICE_NAME: the `service` dimension of every custom metric
+METRICS_NAMESPACE = "ITHelpdesk"  # POWERTOOLS_METRICS_NAMESPACE
+HANDLERS = {"slack": "handler.lambda_handler", "ingest": "handler.ingest_handler", "sweep": "handler.sweep_handler"}
+# Retries of a failed asynchronous invocation before it goes to the DLQ. A retried Slack answer could post twice,
+# and the next scheduled run repeats ingest and sweep anyway.
+ASYNC_RETRIES = {"slack": 0, "worker": 0, "ingest": 1, "sweep": 0}
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    key: str
+    handler: str
+    memory_mb: int
+    timeout_s: int
+    description: str
+
+
+class HelpdeskFunction(Construct):
+    """One Lambda with its own role (no managed policies), log group (retention) and async-failure destination."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: HelpdeskConfig,
+        spec: FunctionSpec,
+        code: lambda_.Code,
+        environment: dict[str, str],
+        dlq: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.name = f"{config.prefix}-{spec.key}"
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{self.name}",
+            # Logs are not the record of anything (tickets and the index are): they go with the stack.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # The L2 enum has no constructor from a number of days; config validated the value already.
+        self.log_group.node.default_child.retention_in_days = config.log_retention_days  # type: ignore[union-attr]
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{self.name}: least privilege, no managed policies (cdk/helpdesk_cdk/functions.py)",
+        )
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=self.name,
+            description=spec.description,
+            runtime=RUNTIMES[config.python],
+            architecture=ARCHITECTURES[config.architecture],
+            handler=spec.handler,
+            code=code,
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_s),
+            role=self.role,
+            environment=environment,
+            log_group=self.log_group,
+            on_failure=destinations.SqsDestination(dlq),
+            retry_attempts=ASYNC_RETRIES[spec.key],
+            max_event_age=Duration.hours(1),
+        )
+
+    @property
+    def arn(self) -> str:
+        """Built from the name, not from the function resource: a role may then name its own function without a
+        dependency cycle (role policy -> function -> role policy)."""
+        return Stack.of(self).format_arn(
+            service="lambda", resource="function", resource_name=self.name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+
+    def allow(self, sid: str, actions: list[str], resources: list[str], conditions: dict | None = None) -> None:
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions)
+        )
+
+
+class Functions(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: HelpdeskConfig,
+        code: lambda_.Code,
+        storage: Storage,
+        secrets: Secrets,
+        email: Email,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        self.storage = storage
+        self.dlq = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            queue_name=f"{config.prefix}-failed-invocations",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        index_uri = f"s3://{storage.index_bucket.bucket_name}/{config.index_prefix}"
+        common = {
+            "HELPDESK_HOME": "/tmp/helpdesk",  # the only writable path on Lambda
+            "HELPDESK_INDEX": index_uri,
+            "HELPDESK_INDEX_CACHE_DIR": "/tmp/helpdesk-index",
+            "HELPDESK_EMBEDDER": "bedrock",
+            "HELPDESK_BEDROCK_EMBED_MODEL": config.embed_model,
+            "HELPDESK_EMBED_DIMENSIONS": str(config.embed_dimensions),
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        mail = {
+            "TICKETS_TABLE": storage.tickets_table.table_name,
+            "HELPDESK_EMAIL_BACKEND": "ses",
+            "HELPDESK_IT_EMAIL": config.it_email,
+            "HELPDESK_SENDER_EMAIL": config.sender_email,
+        }
+        slack_env = {
+            **common,
+            **mail,
+            "HELPDESK_ANSWERER": "bedrock",
+            "HELPDESK_BEDROCK_CHAT_MODEL": config.chat_model,
+            "SLACK_SECRET_ARN": secrets.slack.secret_arn,
+            "HELPDESK_DEDUPE_TABLE": storage.dedupe_table.table_name,
+            **_optional(
+                HELPDESK_GUARDRAIL_ID=config.guardrail_id,
+                HELPDESK_GUARDRAIL_VERSION=config.guardrail_version,
+                HELPDESK_IT_GROUP=",".join(config.it_group),
+                HELPDESK_CHANNEL_ALLOWLIST=",".join(config.channel_allowlist),
+                HELPDESK_MENTION_ONLY_CHANNELS=",".join(config.mention_only_channels),
+                HELPDESK_DISABLED_CHANNELS=",".join(config.disabled_channels),
+            ),
+        }
+        ingest_env = {
+            **common,
+            "CONFLUENCE_SECRET_ARN": secrets.confluence.secret_arn,
+            **_optional(
+                CONFLUENCE_URL=config.confluence_url,
+                CONFLUENCE_SPACES=",".join(config.confluence_spaces),
+                CONFLUENCE_CQL=config.confluence_cql,
+            ),
+        }
+        sweep_env = {
+            **mail,
+            "HELPDESK_HOME": "/tmp/helpdesk",
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        worker = bool(config.slack_worker_handler)
+        if worker:
+            slack_env["HELPDESK_SLACK_WORKER_FUNCTION"] = f"{config.prefix}-worker"
+
+        def make(spec: FunctionSpec, env: dict[str, str]) -> HelpdeskFunction:
+            clash = sorted(set(config.extra_env) & set(env))
+            if clash:
+                raise ValueError(f"extra_env may not override what the stack sets: {', '.join(clash)}")
+            return HelpdeskFunction(
+                self, spec.key.capitalize(), config=config, spec=spec, code=code,
+                environment={**env, **config.extra_env}, dlq=self.dlq,
+            )  # fmt: skip
+
+        self.slack = make(
+            FunctionSpec("slack", HANDLERS["slack"], config.slack_memory_mb, config.slack_timeout_s,
+                         "Slack events, commands and buttons behind API Gateway (acks, then answers lazily)"),
+            slack_env,
+        )  # fmt: skip
+        self.worker: HelpdeskFunction | None = None
+        if worker:
+            self.worker = make(
+                FunctionSpec("worker", config.slack_worker_handler, config.slack_memory_mb, config.slack_timeout_s,
+                             "Answers Slack questions handed over by the receiver"),
+                {k: v for k, v in slack_env.items() if k != "HELPDESK_SLACK_WORKER_FUNCTION"},
+            )  # fmt: skip
+        self.ingest = make(
+            FunctionSpec("ingest", HANDLERS["ingest"], config.ingest_memory_mb, config.ingest_timeout_s,
+                         "Scheduled re-index of Confluence into the S3 index ({\"full\": true}: full sweep)"),
+            ingest_env,
+        )  # fmt: skip
+        self.sweep = make(
+            FunctionSpec("sweep", HANDLERS["sweep"], config.sweep_memory_mb, config.sweep_timeout_s,
+                         "Scheduled retry of ticket emails that could not be sent"),
+            sweep_env,
+        )  # fmt: skip
+
+        answerers = [self.slack, *([self.worker] if self.worker else [])]
+        for fn in answerers:
+            self._read_index(fn)
+            self._invoke_models(fn, embed=True, chat=True)
+            storage.tickets_table.grant_read_write_data(fn.role)
+            storage.dedupe_table.grant_read_write_data(fn.role)
+            email.grant_send(fn.role)
+            secrets.slack.grant_read(fn.role)
+        # Lazy listeners re-invoke the function by the ARN it was invoked with (Bolt: context.invoked_function_arn),
+        # unqualified since API Gateway calls the unqualified function; so no `:*` for versions or aliases.
+        target = self.worker or self.slack
+        self.slack.allow("InvokeLazyListeners", ["lambda:InvokeFunction"], [target.arn])
+
+        self._read_index(self.ingest, write=True)
+        self._invoke_models(self.ingest, embed=True, chat=False)
+        secrets.confluence.grant_read(self.ingest.role)
+
+        storage.tickets_table.grant_read_write_data(self.sweep.role)
+        email.grant_send(self.sweep.role)
+
+    @property
+    def all(self) -> list[HelpdeskFunction]:
+        return [f for f in (self.slack, self.worker, self.ingest, self.sweep) if f is not None]
+
+    def _read_index(self, fn: HelpdeskFunction, *, write: bool = False) -> None:
+        bucket, prefix = self.storage.index_bucket, self.config.index_prefix
+        # ListBucket on the bucket (it holds only the index): with it S3 answers 404 for a missing key instead
+        # of 403, so "no index published yet" reads as such.
+        fn.allow("ListIndexBucket", ["s3:ListBucket"], [bucket.bucket_arn])
+        actions = ["s3:GetObject"]
+        if write:
+            actions += ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+        fn.allow("WriteIndexObjects" if write else "ReadIndexObjects", actions, [bucket.arn_for_objects(f"{prefix}/*")])
+
+    def _invoke_models(self, fn: HelpdeskFunction, *, embed: bool, chat: bool) -> None:
+        cfg = self.config
+
+        def grant(model_id: str) -> ModelGrant:
+            return model_grant(
+                model_id, partition=Aws.PARTITION, region=Aws.REGION, account=Aws.ACCOUNT_ID,
+                profile_regions=cfg.bedrock_profile_regions,
+            )  # fmt: skip
+
+        def allow_model(g: ModelGrant, sid: str, actions: list[str]) -> None:
+            fn.allow(sid, actions, list(g.direct))
+            if g.routed:  # an inference profile: its foundation models, reachable only through the profile
+                condition = {"StringEquals": {"bedrock:InferenceProfileArn": g.profile_arn}}
+                fn.allow(f"{sid}InRoutedRegions", actions, list(g.routed), condition)
+
+        if embed:
+            allow_model(grant(cfg.embed_model), "Embed", ["bedrock:InvokeModel"])
+        if chat:
+            allow_model(
+                grant(cfg.chat_model), "Answer", ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+            )
+            if cfg.guardrail_id:
+                guardrail = Stack.of(self).format_arn(
+                    service="bedrock", resource="guardrail", resource_name=cfg.guardrail_id,
+                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                )  # fmt: skip
+                fn.allow("ApplyGuardrail", ["bedrock:ApplyGuardrail"], [guardrail])
+
+
+def _optional(**values: str) -> dict[str, str]:
+    """Only the settings that are set: an unset variable keeps the code's default."""
+    return {k: v for k, v in values.items() if v}

@@ -1,0 +1,210 @@
+"""Least privilege, statement by statement, and no secret in a Lambda environment."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fakes.cdk_template import Statement, flat, function, one, resources, role_of, statements, statements_of
+from helpdesk_cdk.config import is_secret_name
+
+D, V = "ItHelpdesk", "ItHelpdeskVariant"
+DATA_PREFIXES = ("bedrock:", "dynamodb:", "s3:", "ses:", "secretsmanager:", "lambda:", "sqs:", "logs:")
+# The only wildcards a data action may carry, each acknowledged in cdk/helpdesk_cdk/nag.py with its reason.
+ALLOWED_WILDCARD = re.compile(r".*(/index/\*|-\?\?\?\?\?\?)$")
+P, R, A = "<AWS::Partition>", "<AWS::Region>", "<AWS::AccountId>"
+RW = ("dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:ConditionCheckItem",
+      "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+      "dynamodb:DescribeTable")  # fmt: skip
+STREAMS = ("dynamodb:GetRecords", "dynamodb:GetShardIterator")
+LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
+DLQ = ("sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl")
+CHAT = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
+
+
+def key(s: Statement) -> tuple[frozenset[str], tuple[str, ...], str]:
+    return frozenset(s.actions), tuple(sorted(s.resources)), s.condition
+
+
+def ids(t: dict) -> dict[str, str]:
+    """Logical ids of the resources policies point at."""
+    (bucket,) = resources(t, "AWS::S3::Bucket")
+    out = {"bucket": bucket}
+    out["dlq"], _ = one(t, "AWS::SQS::Queue")
+    for k, r in resources(t, "AWS::DynamoDB::Table").items():
+        out[r["Properties"]["TableName"]] = k
+    for k, r in resources(t, "AWS::SecretsManager::Secret").items():
+        out[r["Properties"]["Name"]] = k
+    for k, r in resources(t, "AWS::Logs::LogGroup").items():
+        out[r["Properties"]["LogGroupName"]] = k
+    return out
+
+
+def expected_default(t: dict) -> dict[str, set]:
+    i = ids(t)
+    fm = f"arn:{P}:bedrock:{{}}::foundation-model/"
+    titan = (fm.format(R) + "amazon.titan-embed-text-v2:0",)
+    profile = f"arn:{P}:bedrock:{R}:{A}:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0"
+    routed = tuple(sorted(fm.format(r) + "anthropic.claude-3-5-haiku-20241022-v1:0"
+                          for r in (R, "us-east-1", "us-east-2", "us-west-1", "us-west-2")))  # fmt: skip
+    tickets = (f"<{i['it-helpdesk-tickets']}.Arn>", f"<{i['it-helpdesk-tickets']}.Arn>/index/*")
+    dedupe = (f"<{i['it-helpdesk-slack-events']}.Arn>",)
+    ses = tuple(sorted(f"arn:{P}:ses:{R}:{A}:identity/{x}"
+                       for x in ("helpdesk-bot@example.com", "example.com", "it-support@example.com")))  # fmt: skip
+    from_sender = "StringEquals:ses:FromAddress=helpdesk-bot@example.com"
+    bucket, objects = f"<{i['bucket']}.Arn>", f"<{i['bucket']}.Arn>/index/*"
+
+    def base(name: str) -> set:
+        logs = (frozenset(LOGS), (f"<{i[f'/aws/lambda/{name}']}.Arn>",), "")
+        return {logs, (frozenset(DLQ), (f"<{i['dlq']}.Arn>",), "")}
+
+    return {
+        "it-helpdesk-slack": base("it-helpdesk-slack") | {
+            (frozenset({"s3:ListBucket"}), (bucket,), ""),
+            (frozenset({"s3:GetObject"}), (objects,), ""),
+            (frozenset({"bedrock:InvokeModel"}), titan, ""),
+            (frozenset(CHAT), (profile,), ""),
+            (frozenset(CHAT), routed, f"StringEquals:bedrock:InferenceProfileArn={profile}"),
+            (frozenset(RW), tuple(sorted(tickets)), ""),
+            (frozenset(STREAMS), tuple(sorted(tickets)), ""),
+            (frozenset(RW), dedupe, ""),
+            (frozenset(STREAMS), dedupe, ""),
+            (frozenset({"ses:SendEmail"}), ses, from_sender),
+            (frozenset({"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}),
+             (f"<{i['it-helpdesk/slack']}>",), ""),
+            (frozenset({"lambda:InvokeFunction"}), (f"arn:{P}:lambda:{R}:{A}:function:it-helpdesk-slack",), ""),
+        },
+        "it-helpdesk-ingest": base("it-helpdesk-ingest") | {
+            (frozenset({"s3:ListBucket"}), (bucket,), ""),
+            (frozenset({"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}), (objects,), ""),
+            (frozenset({"bedrock:InvokeModel"}), titan, ""),
+            (frozenset({"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}),
+             (f"<{i['it-helpdesk/confluence']}>",), ""),
+        },
+        "it-helpdesk-sweep": base("it-helpdesk-sweep") | {
+            (frozenset(RW), tuple(sorted(tickets)), ""),
+            (frozenset(STREAMS), tuple(sorted(tickets)), ""),
+            (frozenset({"ses:SendEmail"}), ses, from_sender),
+        },
+    }
+
+
+@pytest.mark.parametrize("name", ["it-helpdesk-slack", "it-helpdesk-ingest", "it-helpdesk-sweep"])
+def test_each_function_holds_exactly_the_expected_statements(synth, name):
+    t = synth.template(D)
+    got = {key(s) for s in statements_of(t, name)}
+    expected = expected_default(t)[name]
+    assert got - expected == set(), f"unexpected permissions for {name}"
+    assert expected - got == set(), f"missing permissions for {name}"
+
+
+@pytest.mark.parametrize("stack", [D, V])
+def test_no_wildcard_resource_or_action_on_data_model_email_or_secret_actions(synth, stack):
+    checked = 0
+    for s in statements(synth.template(stack)):
+        if not any(s.matches_action(p) for p in DATA_PREFIXES):
+            continue
+        checked += 1
+        assert not any(a.endswith("*") for a in s.actions), s
+        for resource in s.resources:
+            assert resource != "*", s
+            assert ("*" not in resource and "?" not in resource) or ALLOWED_WILDCARD.fullmatch(resource), s
+    assert checked > 20
+
+
+@pytest.mark.parametrize("stack", [D, V])
+def test_no_managed_full_access_policy_and_no_managed_policy_on_any_lambda_role(synth, stack):
+    t = synth.template(stack)
+    functions = resources(t, "AWS::Lambda::Function").values()
+    lambda_roles = {role_of(t, flat(f["Properties"]["FunctionName"])) for f in functions}
+    for logical, role in resources(t, "AWS::IAM::Role").items():
+        managed = [flat(m) for m in role["Properties"].get("ManagedPolicyArns", [])]
+        assert not any("FullAccess" in m for m in managed), logical
+        if logical in lambda_roles:
+            assert managed == [], logical
+        else:  # the API Gateway logging role
+            assert managed == [f"arn:{P}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"]
+
+
+def test_inference_profile_grants_the_profile_and_its_foundation_models_in_every_routed_region(synth):
+    v = synth.template(V)
+    profile = f"arn:{P}:bedrock:{R}:{A}:inference-profile/eu.anthropic.claude-3-7-sonnet-20250219-v1:0"
+    for name in ("helpdesk-v-slack", "helpdesk-v-worker"):
+        chat = [s for s in statements_of(v, name) if "bedrock:InvokeModelWithResponseStream" in s.actions]
+        direct = [s for s in chat if not s.condition]
+        routed = [s for s in chat if s.condition]
+        assert [d.resources for d in direct] == [(profile,)]
+        (r,) = routed
+        regions = {re.search(r":bedrock:(<AWS::Region>|[a-z0-9-]+)::", res).group(1) for res in r.resources}
+        assert {"eu-central-1", "eu-west-1", "eu-west-3", "eu-north-1", R} <= regions
+        assert all(res.endswith("::foundation-model/anthropic.claude-3-7-sonnet-20250219-v1:0") for res in r.resources)
+        assert r.condition == f"StringEquals:bedrock:InferenceProfileArn={profile}"
+        guard = [s for s in statements_of(v, name) if "bedrock:ApplyGuardrail" in s.actions]
+        assert [g.resources for g in guard] == [(f"arn:{P}:bedrock:{R}:{A}:guardrail/abc123xyz",)]
+    ingest = statements_of(v, "helpdesk-v-ingest")
+    assert not [s for s in ingest if "bedrock:InvokeModelWithResponseStream" in s.actions]
+
+
+def test_variant_grants_adopted_table_indexes_secrets_by_arn_and_the_worker(synth):
+    v = synth.template(V)
+    table = f"arn:{P}:dynamodb:{R}:{A}:table/it-helpdesk-tickets"
+    for name in ("helpdesk-v-slack", "helpdesk-v-worker", "helpdesk-v-sweep"):
+        rw = [s for s in statements_of(v, name) if "dynamodb:PutItem" in s.actions and table in s.resources]
+        assert rw and set(rw[0].resources) == {table, f"{table}/index/*"}, name
+    slack_secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:helpdesk/slack-AbC123"
+    conf_secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:helpdesk/confluence-??????"
+    names = ("helpdesk-v-slack", "helpdesk-v-worker", "helpdesk-v-ingest", "helpdesk-v-sweep")
+    reads = {n: [s.resources for s in statements_of(v, n) if "secretsmanager:GetSecretValue" in s.actions]
+             for n in names}  # fmt: skip
+    assert reads == {"helpdesk-v-slack": [(slack_secret,)], "helpdesk-v-worker": [(slack_secret,)],
+                     "helpdesk-v-ingest": [(conf_secret,)], "helpdesk-v-sweep": []}  # fmt: skip
+    invoke = [s.resources for s in statements_of(v, "helpdesk-v-slack") if "lambda:InvokeFunction" in s.actions]
+    assert invoke == [(f"arn:{P}:lambda:{R}:{A}:function:helpdesk-v-worker",)]
+    assert not [s for s in statements_of(v, "helpdesk-v-worker") if "lambda:InvokeFunction" in s.actions]
+    objects = [s for s in statements_of(v, "helpdesk-v-ingest") if "s3:PutObject" in s.actions]
+    assert len(objects[0].resources) == 1 and objects[0].resources[0].endswith(".Arn>/prod/index/*")
+
+
+# --- environment -----------------------------------------------------------------------------------------------------
+
+SECRET_VALUE = re.compile(r"xox[abposr]-|xapp-|-----BEGIN|AKIA[0-9A-Z]{16}|ATATT3|\bghp_")
+
+
+@pytest.mark.parametrize("stack", [D, V])
+def test_no_plain_environment_variable_carries_a_secret(synth, stack):
+    for logical, fn in resources(synth.template(stack), "AWS::Lambda::Function").items():
+        env = fn["Properties"]["Environment"]["Variables"]
+        for name, value in env.items():
+            assert not is_secret_name(name), f"{logical}: {name} looks like a secret; use Secrets Manager"
+            assert not SECRET_VALUE.search(flat(value)), f"{logical}: {name} holds a credential-looking value"
+        assert {"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "CONFLUENCE_TOKEN"}.isdisjoint(env)
+
+
+def test_environment_contract_of_each_function(synth):
+    t = synth.template(D)
+    i = ids(t)
+    env = {n: function(t, n)[1]["Properties"]["Environment"]["Variables"]
+           for n in ("it-helpdesk-slack", "it-helpdesk-ingest", "it-helpdesk-sweep")}  # fmt: skip
+    slack, ingest, sweep = env["it-helpdesk-slack"], env["it-helpdesk-ingest"], env["it-helpdesk-sweep"]
+    assert flat(slack["HELPDESK_INDEX"]) == f"s3://<{i['bucket']}>/index" == flat(ingest["HELPDESK_INDEX"])
+    assert slack["HELPDESK_EMBEDDER"] == ingest["HELPDESK_EMBEDDER"] == "bedrock"
+    assert slack["HELPDESK_ANSWERER"] == "bedrock" and "HELPDESK_ANSWERER" not in ingest
+    assert slack["HELPDESK_BEDROCK_CHAT_MODEL"] == "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+    assert slack["HELPDESK_BEDROCK_EMBED_MODEL"] == "amazon.titan-embed-text-v2:0"
+    assert slack["HELPDESK_EMBED_DIMENSIONS"] == "256"
+    assert flat(slack["SLACK_SECRET_ARN"]) == f"<{i['it-helpdesk/slack']}>"
+    assert flat(ingest["CONFLUENCE_SECRET_ARN"]) == f"<{i['it-helpdesk/confluence']}>"
+    assert (ingest["CONFLUENCE_URL"], ingest["CONFLUENCE_SPACES"]) == ("https://acme.atlassian.net/wiki", "IT")
+    assert flat(slack["HELPDESK_DEDUPE_TABLE"]) == f"<{i['it-helpdesk-slack-events']}>"
+    for e in (slack, sweep):
+        assert flat(e["TICKETS_TABLE"]) == f"<{i['it-helpdesk-tickets']}>"
+        assert (e["HELPDESK_EMAIL_BACKEND"], e["HELPDESK_IT_EMAIL"], e["HELPDESK_SENDER_EMAIL"]) == (
+            "ses", "it-support@example.com", "helpdesk-bot@example.com")  # fmt: skip
+    for e in env.values():
+        assert e["HELPDESK_HOME"] == "/tmp/helpdesk"
+        assert (e["POWERTOOLS_SERVICE_NAME"], e["POWERTOOLS_METRICS_NAMESPACE"]) == ("it-helpdesk", "ITHelpdesk")
+    v_slack = function(synth.template(V), "helpdesk-v-slack")[1]["Properties"]["Environment"]["Variables"]
+    assert v_slack["HELPDESK_SLACK_WORKER_FUNCTION"] == "helpdesk-v-worker"
+    assert (v_slack["HELPDESK_GUARDRAIL_ID"], v_slack["HELPDESK_GUARDRAIL_VERSION"]) == ("abc123xyz", "3")
+    assert v_slack["HELPDESK_IT_GROUP"] == "S0123ITOPS" and v_slack["HELPDESK_CONFIDENCE_THRESHOLD"] == "0.7"
+    assert flat(v_slack["HELPDESK_INDEX"]).endswith("/prod/index")
