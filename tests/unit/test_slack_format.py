@@ -64,7 +64,9 @@ def test_answer_message_layout():
 
 
 def test_ticket_decision_shows_pages_and_a_resolve_button():
-    _, blocks = bk.answer_message("Ticket IT-1 opened", [{"title": "A", "url": "https://x"}], ref="r", decision="ticket", ticket_id="IT-1")
+    _, blocks = bk.answer_message(
+        "Ticket IT-1 opened", [{"title": "A", "url": "https://x"}], ref="r", decision="ticket", ticket_id="IT-1"
+    )
     assert blocks[1]["elements"][0]["text"] == "Pages that might help:"
     assert blocks[-1]["elements"][0]["action_id"] == "helpdesk_resolve" and blocks[-1]["elements"][0]["value"] == "IT-1"
 

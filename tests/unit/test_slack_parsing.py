@@ -111,7 +111,10 @@ def test_bot_user_id_from_authorizations():
     [
         ('{"type":"event_callback","event":{"type":"message","subtype":"bot_message"}}', "event:message:bot_message"),
         ('{"type":"url_verification","challenge":"x"}', "url_verification"),
-        ("payload=%7B%22type%22%3A%22block_actions%22%2C%22actions%22%3A%5B%7B%22action_id%22%3A%22a%22%7D%5D%7D", "action:a"),
+        (
+            "payload=%7B%22type%22%3A%22block_actions%22%2C%22actions%22%3A%5B%7B%22action_id%22%3A%22a%22%7D%5D%7D",
+            "action:a",
+        ),
         ("command=%2Fhelpdesk&text=hi", "command"),
     ],
 )

@@ -61,7 +61,7 @@ def test_bad_secret_contents_are_specific_and_never_echo_values(secret, message)
 def test_missing_secret_is_a_clear_error(monkeypatch):
     with mock_aws():
         monkeypatch.setenv("SLACK_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope")
-        with pytest.raises(SlackConfigError, match="cannot read the Slack secret .*ResourceNotFoundException"):
+        with pytest.raises(SlackConfigError, match=r"cannot read the Slack secret .*ResourceNotFoundException"):
             load_credentials(Settings.from_env())
 
 

@@ -103,7 +103,7 @@ def test_serve_answers_a_mention_from_the_sample_space(served):
 
 
 def test_serve_handles_a_slash_command(served):
-    fake, url, _ = served
+    _fake, url, _ = served
     status, body = _post(url, command_event("help"))
     assert status == 200 and "/helpdesk ticket" in json.loads(body)["text"]
 
@@ -117,7 +117,7 @@ def test_serve_reports_a_port_in_use(tmp_path, monkeypatch):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
-        with pytest.raises(SlackError, match="cannot listen on 127.0.0.1"):
+        with pytest.raises(SlackError, match=r"cannot listen on 127\.0\.0\.1"):
             make_server(None, "127.0.0.1", s.getsockname()[1])  # type: ignore[arg-type]
 
 
