@@ -8,6 +8,7 @@ edits, channels it is off in, top-level chatter) are acked without starting any 
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import time
@@ -56,20 +57,53 @@ class _FunctionClock(Clock):
         return self._now()
 
 
+SIGNATURE_MAX_AGE = 5 * 60  # Slack's replay window
+REINVOKE_MAX_AGE = 6 * 3600  # Lambda keeps an asynchronous self-invocation for up to six hours
+
+
+def signature_ok(
+    verifier: SignatureVerifier, body: str, timestamp: str, signature: str, *, now: float, max_age: float
+) -> bool:
+    """HMAC-SHA256 over `v0:{timestamp}:{body}`, compared in constant time, with the timestamp within `max_age`."""
+    if not timestamp.isdigit() or not signature or abs(now - int(timestamp)) > max_age:
+        return False
+    expected = verifier.generate_signature(timestamp=timestamp, body=body)
+    return expected is not None and hmac.compare_digest(expected, signature)
+
+
+def is_reinvocation(event: Any) -> bool:
+    """Bolt's asynchronous self-invocation on Lambda: a top-level "method": "NONE", which API Gateway never sends
+    (so only a principal allowed to invoke the function can), carrying the original signed request."""
+    return isinstance(event, dict) and event.get("method") == "NONE"
+
+
 class VerifyRequest(RequestVerification):
-    """Bolt's signature check (HMAC-SHA256 over v0:timestamp:body, 5-minute window) with an injectable clock, that
-    never logs the body of a rejected request, and that notes the bot's user id from `authorizations`."""
+    """Bolt's signature check (HMAC-SHA256 over v0:timestamp:body) with an injectable clock, a 5-minute window
+    (6 hours for Bolt's own re-invocation of this Lambda, whose queue may hold it that long), never logging the
+    body of a rejected request; it also notes the bot's user id from the event's `authorizations`."""
 
     def __init__(self, signing_secret: str, clock: Callable[[], float] = time.time) -> None:
         super().__init__(signing_secret)
         self._verifier = SignatureVerifier(signing_secret, clock=_FunctionClock(clock))
+        self._clock = clock
 
     def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
         req.context["helpdesk_bot_user_id"] = bot_user_id_of(req.body)
-        return super().process(req=req, resp=resp, next=next)
-
-    def _debug_log_error(self, signature: str, timestamp: str, body: str) -> None:
+        if self._can_skip(req.mode, req.body):  # Socket Mode: not signed, the connection is authenticated
+            return next()
+        reinvoked = req.lazy_only and is_reinvocation(req.context.get("lambda_request"))
+        ok = signature_ok(
+            self._verifier,
+            req.raw_body,
+            req.headers.get("x-slack-request-timestamp", [""])[0],
+            req.headers.get("x-slack-signature", [""])[0],
+            now=self._clock(),
+            max_age=REINVOKE_MAX_AGE if reinvoked else SIGNATURE_MAX_AGE,
+        )
+        if ok:
+            return next()
         log.debug("invalid Slack signature")
+        return self._build_error_response()
 
 
 def make_authorize(bot_token: str) -> Callable[..., AuthorizeResult]:

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 
-from assistant.slack.app import _FunctionClock
+from assistant.slack.app import REINVOKE_MAX_AGE, SIGNATURE_MAX_AGE, _FunctionClock, is_reinvocation, signature_ok
 
 MAX_BODY_BYTES = 1024 * 1024
 PATH = "/slack/events"
@@ -125,6 +125,7 @@ class SlackGateway:
     ) -> None:
         self.handler = handler
         self.verifier = SignatureVerifier(signing_secret, clock=_FunctionClock(clock))
+        self.clock = clock
 
     def handle(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         started = time.perf_counter()
@@ -132,7 +133,7 @@ class SlackGateway:
         info: dict[str, Any] = {"kind": "invalid"}
         if headers.get("x-slack-retry-num"):
             info.update(retry_num=headers["x-slack-retry-num"], retry_reason=headers.get("x-slack-retry-reason", ""))
-        lazy = event.get("method") == "NONE" or "x-slack-bolt-lazy-only" in headers
+        lazy = is_reinvocation(event)
         try:
             response = self._handle(event, context, headers, info)
         except BadRequest as exc:
@@ -151,9 +152,14 @@ class SlackGateway:
         if method not in ("POST", "NONE") and event.get("method") != "NONE":
             raise BadRequest(405, f"{method or 'no method'} is not allowed; Slack uses POST")
         body = decode_body(event)
-        timestamp = headers.get("x-slack-request-timestamp", "")
-        signature = headers.get("x-slack-signature", "")
-        if not timestamp.isdigit() or not signature or not self.verifier.is_valid(body, timestamp, signature):
+        if not signature_ok(
+            self.verifier,
+            body,
+            headers.get("x-slack-request-timestamp", ""),
+            headers.get("x-slack-signature", ""),
+            now=self.clock(),
+            max_age=REINVOKE_MAX_AGE if is_reinvocation(event) else SIGNATURE_MAX_AGE,
+        ):
             raise BadRequest(401, "invalid or stale Slack signature")
         payload = parse_payload(body, headers.get("content-type", ""))
         info["kind"] = request_kind(payload)

@@ -150,3 +150,53 @@ def test_url_verification_echoes_the_challenge(slack):
     response = slack.send(json_event(body))
     assert response["statusCode"] == 200
     assert body["challenge"] in response["body"]
+
+
+def test_no_auth_test_round_trip_at_construction_or_on_the_first_request(slack):
+    assert slack.fake.calls() == []  # building the app made no call
+    slack.deliver(json_event(event_body("app_mention.json")))
+    assert slack.fake.calls("auth.test") == []
+
+
+def test_disabled_channel_is_ignored(make_slack):
+    slack = make_slack(HELPDESK_DISABLED_CHANNELS="C0HELP001")
+    response = slack.deliver(json_event(event_body("app_mention.json")))
+    assert response["statusCode"] == 200 and slack.runner.started == 0 and slack.fake.calls() == []
+
+
+def test_channel_outside_the_allow_list_is_ignored_but_dms_are_answered(make_slack):
+    slack = make_slack(HELPDESK_CHANNEL_ALLOWLIST="C0OTHER01")
+    slack.deliver(json_event(event_body("app_mention.json")))
+    assert slack.fake.calls() == []
+    slack.deliver(json_event(event_body("message_im.json")))
+    assert len(slack.answers("D0ALICE01")) == 1
+
+
+def test_mention_only_channel_answers_mentions_but_not_follow_ups(make_slack):
+    slack = make_slack(HELPDESK_MENTION_ONLY_CHANNELS="C0HELP001")
+    slack.fake.add_message("C0HELP001", "1700000100.000100", user=ALICE, text="<@U0BOT0001> VPN?")
+    slack.deliver(json_event(event_body("app_mention.json")))
+    slack.deliver(json_event(event_body("message_thread_reply.json")))
+    assert len(slack.answers("C0HELP001")) == 1
+    assert len(slack.assistant.asked) == 1
+
+
+def test_command_in_a_disabled_channel_is_answered_in_the_dm(make_slack):
+    from fakes.slack_requests import command_event
+
+    slack = make_slack(HELPDESK_DISABLED_CHANNELS="C0HELP001")
+    slack.deliver(command_event("how do I connect to the VPN?", response_url=slack.fake.response_url()))
+    assert slack.answers("C0HELP001") == [] and len(slack.answers("D0ALICE01")) == 1
+
+
+def test_empty_mention_gets_help_in_the_thread(slack):
+    slack.deliver(json_event(event_body("app_mention.json", text="<@U0BOT0001>")))
+    [reply] = slack.fake.bot_messages("C0HELP001")
+    assert reply["thread_ts"] == "1700000100.000100" and "Ask me an IT question" in reply["text"]
+    assert slack.assistant.asked == []
+
+
+def test_too_long_question_is_explained(slack):
+    slack.deliver(json_event(event_body("app_mention.json", text="<@U0BOT0001> toolong " + "x" * 50)))
+    [reply] = slack.fake.bot_messages("C0HELP001")
+    assert "limit is 4,000" in reply["text"]

@@ -4,6 +4,7 @@ Bolt's real Lambda re-invocation path (with a recording Lambda client instead of
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +105,7 @@ class RecordingLambda:
     """Stands in for boto3's Lambda client: records the asynchronous self-invocations Bolt makes."""
 
     invocations: list[dict[str, Any]] = field(default_factory=list)
+    now: list[float] = field(default_factory=list)
 
     def invoke(self, **kwargs: Any) -> dict[str, Any]:
         self.invocations.append(kwargs)
@@ -123,12 +125,14 @@ class LambdaContext:
 @pytest.fixture
 def lambda_runtime(slack):
     lam = RecordingLambda()
+    lam.now = [time.time()]
     runtime = build_runtime(
         Settings.from_env(),
         store=slack.state,
         assistant=lambda: slack.assistant,
         desk=lambda: slack.assistant,
         lambda_client=lam,
+        clock=lambda: lam.now[0],
     )
     aws.set_runtime(runtime)
     return lam
@@ -162,3 +166,26 @@ def test_lambda_ignored_events_do_not_invoke(slack, lambda_runtime):
 
     handler.lambda_handler(json_event(event_body("message_bot.json")), LambdaContext())
     assert lambda_runtime.invocations == []
+
+
+def test_lambda_reinvocation_delayed_past_five_minutes_still_answers(slack, lambda_runtime):
+    """Lambda may hold an asynchronous event for minutes (throttling): the signed original is still honoured."""
+    import handler
+
+    handler.lambda_handler(json_event(event_body("app_mention.json")), LambdaContext())
+    payload = json.loads(lambda_runtime.invocations[0]["Payload"])
+    lambda_runtime.now[0] += 20 * 60
+
+    assert handler.lambda_handler(payload, LambdaContext())["statusCode"] == 200
+    assert len(slack.answers("C0HELP001")) == 1
+
+
+def test_a_stale_request_claiming_to_be_lazy_over_http_is_refused(slack, lambda_runtime):
+    """Through API Gateway nobody can set the top-level "method": the lazy header alone relaxes nothing."""
+    import handler
+
+    event = json_event(event_body("app_mention.json"), timestamp=str(int(time.time()) - 20 * 60))
+    event["headers"]["x-slack-bolt-lazy-only"] = "1"
+    event["headers"]["x-slack-bolt-lazy-function-name"] = "answer_mention"
+    assert handler.lambda_handler(event, LambdaContext())["statusCode"] == 401
+    assert slack.fake.calls() == []
