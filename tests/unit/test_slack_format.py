@@ -80,3 +80,29 @@ def test_resolved_blocks_replace_only_the_button():
     original = [{"type": "section", "text": {"type": "mrkdwn", "text": "t"}}, bk.resolve_actions("IT-1")]
     out = bk.resolved_blocks(original, "U1")
     assert out[0] == original[0] and out[1]["type"] == "context" and "<@U1>" in out[1]["elements"][0]["text"]
+
+
+def test_manifest_matches_what_the_app_handles():
+    from pathlib import Path
+
+    import yaml
+
+    from assistant.slack.app import COMMAND
+
+    manifest = yaml.safe_load((Path(__file__).parents[2] / "docs" / "slack-app-manifest.yaml").read_text())
+    settings, features = manifest["settings"], manifest["features"]
+    assert set(settings["event_subscriptions"]["bot_events"]) >= {
+        "app_mention",
+        "app_home_opened",
+        "message.im",
+        "message.channels",
+    }
+    assert [c["command"] for c in features["slash_commands"]] == [COMMAND]
+    assert settings["interactivity"]["is_enabled"] is True
+    assert features["app_home"]["home_tab_enabled"] is True
+    urls = {settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"]}
+    urls.add(features["slash_commands"][0]["url"])
+    assert all(u.endswith("/slack/events") for u in urls)
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    needed = {"app_mentions:read", "chat:write", "commands", "im:history", "channels:history", "users:read.email"}
+    assert needed | {"usergroups:read"} <= scopes
