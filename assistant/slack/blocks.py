@@ -182,12 +182,19 @@ def _quote(question: str, limit: int = 500) -> str:
     return truncate(escape(" ".join(question.split())), limit, "…")
 
 
+def person(user_id: str, name: str = "") -> str:
+    """A mention of a Slack user we know by id (our own markup), else their escaped name."""
+    if re.fullmatch(r"[UW][A-Z0-9]{2,}", user_id or ""):
+        return f"<@{user_id}>"
+    return escape(name or user_id or "someone")
+
+
 def ticket_message(ticket: Any, intro: str = "") -> tuple[str, list[dict]]:
     """A ticket notice with a "Mark resolved" button (`intro` is our own text, shown first)."""
     head = messages.SLACK_TICKET_HEADER.format(
         ticket_id=ticket.ticket_id,
         status=ticket.status,
-        requester=ticket.requester_id,
+        requester=person(ticket.requester_id, ticket.requester_name),
         question=_quote(ticket.question),
     )
     text = f"{intro}\n{head}" if intro else head
@@ -218,7 +225,7 @@ def tickets_message(tickets: Sequence[Any], limit: int = 20) -> tuple[str, list[
     blocks = [ticket_line(t) for t in tickets[:limit]]
     if len(tickets) > limit:
         blocks.append(section(messages.SLACK_HOME_MORE.format(count=len(tickets) - limit)))
-    return f"{len(tickets)} ticket(s)", blocks
+    return messages.SLACK_TICKETS_COUNT.format(count=len(tickets)), blocks
 
 
 def resolved_blocks(original: Sequence[Mapping[str, Any]], user: str) -> list[dict]:

@@ -163,10 +163,15 @@ class HelpdeskBot:
     def api(self, client: Any) -> SlackApi:
         return SlackApi(client, sleep=self.sleep)
 
-    def run(self, kind: str, key: str, work: Callable[[Job], None]) -> Job:
-        """Claim `key`, do the work, complete; one info line whatever happens."""
+    def run(self, kind: str, key: str | None, work: Callable[[Job], None]) -> Job:
+        """Claim `key`, do the work, complete; one info line whatever happens. `key=None`: nothing to do (the
+        outcome says why), logged without touching the ledger."""
         job = Job(kind)
         started = time.perf_counter()
+        if key is None:
+            work(job)
+            self._log(job, started)
+            return job
         try:
             claim = self.ledger.claim(key, lease_seconds=self.config.lease_seconds)
             if claim != "new":
@@ -177,13 +182,21 @@ class HelpdeskBot:
         except Exception as exc:  # a worker must never raise into Bolt; the lease lets a redelivery retry
             job.outcome = f"failed: {exc.__class__.__name__}"
             log.exception("slack job failed", extra={"job": kind})
-        extra = {"job": kind, "outcome": job.outcome, "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
+        self._log(job, started)
+        return job
+
+    @staticmethod
+    def _log(job: Job, started: float) -> None:
+        extra = {
+            "job": job.kind,
+            "outcome": job.outcome,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        }
         if job.decision:
             extra["decision"] = job.decision
         if job.ticket_id:
             extra["ticket_id"] = job.ticket_id
         log.info("slack job", extra=extra)
-        return job
 
     def _me_info(self, api: SlackApi, context: Mapping[str, Any]) -> tuple[str | None, str | None]:
         """(bot user id, app id): from the request when it carried them, else one cached auth.test."""
@@ -358,7 +371,10 @@ class HelpdeskBot:
         if is_thread_reply(event):
             replies = api.replies(channel, str(event["thread_ts"]))
             if not is_dm(event) and (mentions(str(event.get("text", "")), me) or not bot_answered(replies, me, app_id)):
-                return  # not our thread (or a mention, answered as app_mention): no claim, no log line
+                # not our thread (or a mention, answered as app_mention): no claim, just the log line
+                ignored = "ignored: a mention, or not the bot's thread"
+                self.run("follow_up", None, lambda job: setattr(job, "outcome", ignored))
+                return
             history = thread_history(
                 replies, current_ts=str(event.get("ts")), bot_user_id=me, app_id=app_id, limit=self.config.history_turns
             )

@@ -204,14 +204,16 @@ def on_resolve(bot: HelpdeskBot, body: Mapping[str, Any], client: Any) -> Job:
         else:
             ticket = store.update(ticket_id, status="resolved")
             notice = messages.SLACK_RESOLVED_NOTICE.format(
-                requester=ticket.requester_id, ticket_id=ticket_id, user=user
+                requester=bk.person(ticket.requester_id, ticket.requester_name), ticket_id=ticket_id, user=user
             )
             target, target_thread = (ticket.channel, ticket.thread_ts) if ticket.channel else (channel, thread)
-            if not target or api.post(target, *bk.text_message(notice), thread_ts=target_thread or None) is None:
+            told = bool(target) and api.post(target, *bk.text_message(notice), thread_ts=target_thread or None)
+            if not told and ticket.requester_id:
                 api.post(ticket.requester_id, *bk.text_message(notice))  # at least tell them directly
         original = (body.get("message") or {}).get("blocks")
         if container.get("type") == "message" and not container.get("is_ephemeral") and original and message_ts:
-            api.update(channel, message_ts, f"Ticket {ticket_id} resolved", bk.resolved_blocks(original, user))
+            text = messages.SLACK_RESOLVED_FALLBACK.format(ticket_id=ticket_id)
+            api.update(channel, message_ts, text, bk.resolved_blocks(original, user))
         if container.get("type") == "view":  # clicked in App Home: show the list without it
             mine = [t for t in store.list(requester=user) if t.status in ("open", "in_progress")]
             api.publish_home(user, bk.home_view(mine))

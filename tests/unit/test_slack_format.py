@@ -106,3 +106,9 @@ def test_manifest_matches_what_the_app_handles():
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     needed = {"app_mentions:read", "chat:write", "commands", "im:history", "channels:history", "users:read.email"}
     assert needed | {"usergroups:read"} <= scopes
+
+
+def test_person_mentions_only_real_user_ids():
+    assert bk.person("U0ALICE01") == "<@U0ALICE01>"
+    assert bk.person("", "Mallory <!channel>") == "Mallory &lt;!channel&gt;"
+    assert bk.person("alice") == "alice"
