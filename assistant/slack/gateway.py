@@ -139,6 +139,9 @@ class SlackGateway:
         except BadRequest as exc:
             info["reason"] = exc.reason
             response = _response(exc.status, {"error": exc.reason})
+        except Exception:  # a bug: answer 500 (Slack will redeliver) rather than crash the invocation
+            log.exception("slack request failed", extra={"kind": info["kind"]})
+            response = _response(500, {"error": "internal error"})
         info.update(status=response["statusCode"], duration_ms=round((time.perf_counter() - started) * 1000, 2))
         (log.debug if lazy else log.info)("slack request", extra=info)
         return response

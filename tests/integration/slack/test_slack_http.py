@@ -211,3 +211,12 @@ def test_one_info_line_per_request_without_question_text_or_secrets(slack, caplo
     dump = "\n".join(json.dumps(r.__dict__, default=str) for r in caplog.records)
     assert TOKEN not in dump and SECRET not in dump
     assert "zebra" not in "\n".join(json.dumps(r.__dict__, default=str) for r in info)
+
+
+def test_an_unexpected_failure_is_a_500_not_a_crash(slack, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(slack.runtime.gateway.handler, "handle", boom)
+    response = slack.send(json_event(event_body("app_mention.json")))
+    assert response["statusCode"] == 500 and "bug" not in response["body"]
