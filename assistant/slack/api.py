@@ -104,9 +104,6 @@ class SlackApi:
             params["thread_ts"] = thread_ts
         return self.call("chat.postEphemeral", **params) is not None
 
-    def react(self, channel: str, ts: str, name: str) -> bool:
-        return self.call("reactions.add", channel=channel, timestamp=ts, name=name) is not None
-
     def publish_home(self, user: str, view: dict) -> bool:
         return self.call("views.publish", user_id=user, view=view) is not None
 

@@ -132,7 +132,8 @@ def build_app(
     logger: logging.Logger | None = None,
 ) -> App:
     """The app, constructed without any network call."""
-    client = WebClient(base_url=api_url or WebClient.BASE_URL, timeout=10)
+    base_url = (api_url.rstrip("/") + "/") if api_url else WebClient.BASE_URL
+    client = WebClient(base_url=base_url, timeout=10)
     bolt_logger = logger or logging.getLogger("helpdesk.slack.bolt")
     level = bolt_logger.level
     bolt_logger.setLevel(logging.ERROR)  # Bolt warns that SLACK_BOT_TOKEN (read from the env) is unused: it is

@@ -78,7 +78,7 @@ def make_slack(
     def make(assistant_factory: Callable[..., Any] | None = None, **env: str) -> SlackHarness:
         monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
         monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
-        monkeypatch.setenv("SLACK_API_URL", slack_api.api_url)
+        monkeypatch.setenv("SLACK_API_URL", slack_api.api_url.rstrip("/"))  # with or without the slash
         monkeypatch.setenv("HELPDESK_IT_GROUP", "S0ITGROUP")
         for key, value in env.items():
             monkeypatch.setenv(key, value)
