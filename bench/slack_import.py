@@ -7,7 +7,9 @@ For each statement it reports the median over `--runs` fresh processes of:
   top-level imports (slack_bolt + boto3, or handler), so interpreter start-up is left out;
 - `wall`: `time.perf_counter()` around the statement inside the process (no -X importtime overhead).
 The two statements are measured alternately, so load from other processes on the machine hits both alike; the
-minimum is reported next to the median because it is the least disturbed by that load.
+minimum is reported next to the median because it is the least disturbed by that load. Least sensitive to load is
+the same-process figure: `import slack_bolt, boto3; import handler`, where -X importtime gives what `handler`
+adds on top of the floor, and the ratio is (floor + extra) / floor within one process.
 Then the cold first request: import handler, build the runtime from the environment (env secrets, local SQLite
 dedupe store, a recording Lambda client) and ack one signed mention; and which heavy modules were loaded by then.
 """
@@ -111,6 +113,12 @@ def main() -> None:
             for name, v in samples.items()
         }
         _, rows = importtime_ms("import handler", ("handler",), env)
+        same = []
+        for _ in range(args.runs):
+            both = "import slack_bolt, boto3; import handler"
+            _, both_rows = importtime_ms(both, (), env)
+            top = {name: ms for ms, name, depth in both_rows if depth == 1}
+            same.append((top.get("slack_bolt", 0.0) + top.get("boto3", 0.0), top.get("handler", 0.0)))
         firsts = []
         for _ in range(args.runs):
             code = FIRST_REQUEST.format(tests=str(ROOT / "tests"))
@@ -133,6 +141,13 @@ def main() -> None:
         "wall_min": round(handler["wall_min_ms"] / bolt["wall_min_ms"], 2),
     }
     print("ratio handler / (bolt+boto3):", ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()), "(goal <= 1.5x)")
+    same_ratios = [(f + e) / f for f, e in same]
+    ratios["same_process_median"] = round(statistics.median(same_ratios), 2)
+    extra_ms = round(statistics.median(e for _, e in same), 1)
+    print(
+        f"same process: handler adds {extra_ms} ms (median) to bolt+boto3's "
+        f"{statistics.median(f for f, _ in same):.1f} ms: ratio {ratios['same_process_median']:.2f}x"
+    )
     first = {
         "import_ms": round(statistics.median(f["import_ms"] for f in firsts), 1),
         "build_and_first_ack_ms": round(statistics.median(f["build_and_first_ack_ms"] for f in firsts), 1),
