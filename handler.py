@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistant.slack import aws as _slack  # the ack path only: slack_bolt, slack_sdk, boto3 (no numpy/FAISS)
+
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    raise NotImplementedError("Slack entry point: see issue 5")
+    """Slack events, slash commands and interactivity on POST /slack/events (API Gateway REST or HTTP API v2)."""
+    return _slack.lambda_handler(event, context)
 
 
 def ingest_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

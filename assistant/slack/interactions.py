@@ -1,0 +1,221 @@
+"""The lazy halves of `/helpdesk` and of the buttons (the ack halves are in `app`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from assistant import messages
+from assistant.exceptions import TicketNotFound
+from assistant.model import SourceRef
+from assistant.slack import blocks as bk
+from assistant.slack.bot import HelpdeskBot, Job
+from assistant.slack.events import action_key, command_key, parse_command
+
+log = logging.getLogger("helpdesk.slack")
+
+CHANNEL_ERRORS = ("channel_not_found", "not_in_channel", "is_archived", "restricted_action")
+
+
+def _respond(respond: Callable[..., Any] | None, text: str, blocks: list[dict] | None = None) -> None:
+    """An ephemeral reply through the command's or action's response_url; failures are logged, never raised."""
+    if respond is None:
+        return
+    try:
+        respond(text=text, blocks=blocks or bk.text_message(text)[1], response_type="ephemeral", replace_original=False)
+    except Exception as exc:
+        log.warning("response_url reply failed", extra={"error": exc.__class__.__name__})
+
+
+# --- /helpdesk ---------------------------------------------------------------------------------------------------
+def run_command(bot: HelpdeskBot, body: Mapping[str, Any], client: Any, respond: Callable[..., Any] | None) -> Job:
+    command = parse_command(str(body.get("text", "")))
+    user = str(body.get("user_id", ""))
+    channel = str(body.get("channel_id", ""))
+    key = command_key(body)
+    api = bot.api(client)
+
+    def ask(job: Job) -> None:
+        question = command.arg
+        header = messages.SLACK_ASKED.format(user=user, question=bk.truncate(bk.escape(question), 500, "…"))
+        common = {"key": key, "question": question, "user": user, "thread_ts": None, "history": [], "header": header}
+        if bot.config.policy.allows(channel, mentioned=True):
+            if bot.answer_into(api, job, channel=channel, **common) is not None:
+                return
+            if not job.outcome.startswith("cannot post") or api.last_error not in CHANNEL_ERRORS:
+                return
+        job.outcome = "done (in DM)"
+        if bot.answer_into(api, job, channel=user, **common) is not None:
+            _respond(respond, messages.SLACK_ANSWERED_IN_DM)
+
+    def ticket(job: Job) -> None:
+        if not command.arg:
+            job.outcome = "no text"
+            _respond(respond, messages.SLACK_TICKET_NEEDS_TEXT)
+            return
+        who = bot.requester(api, user)
+        opened = bot.open_ticket(command.arg, reason="user_requested", requester=who, key=key)
+        if opened is None:
+            _respond(respond, messages.SLACK_TICKET_FAILED.format(it_email=bot.config.it_email))
+            job.outcome = "ticket failed"
+            return
+        job.ticket_id = opened.ticket_id
+        intro = messages.TICKET_OPENED_ON_REQUEST.format(ticket_id=opened.ticket_id)
+        posted = api.post(user, *bk.ticket_message(opened, intro))  # the requester's DM with the app
+        if posted is not None:
+            bot.attach_thread(opened.ticket_id, posted.channel, posted.ts)
+        _respond(respond, messages.SLACK_TICKET_SENT_TO_DM.format(ticket_id=opened.ticket_id))
+
+    def status(job: Job) -> None:
+        store = bot.tickets()
+        if command.arg:
+            ticket_id = command.arg.split()[0].upper()
+            try:
+                found = store.get(ticket_id)
+            except TicketNotFound:
+                found = None
+            if found is None or (found.requester_id != user and not bot.is_it(api, user)):
+                _respond(respond, messages.SLACK_TICKET_NOT_FOUND.format(ticket_id=bk.escape(ticket_id)))
+                job.outcome = "not found"
+                return
+            _respond(respond, *bk.ticket_message(found))
+            return
+        mine = [t for t in store.list(requester=user) if t.status in ("open", "in_progress")]
+        _respond(respond, *bk.tickets_message(mine))
+
+    work = {"ask": ask, "ticket": ticket, "status": status}.get(command.name)
+    if work is None:  # help is answered in the ack itself
+        return Job("command_help", "done")
+    return bot.run(f"command_{command.name}", key, work)
+
+
+# --- buttons -----------------------------------------------------------------------------------------------------
+def _action(body: Mapping[str, Any]) -> tuple[dict[str, Any], str, str, str, str]:
+    """(action, user, channel, clicked message ts, thread ts of that message)."""
+    action = dict((body.get("actions") or [{}])[0])
+    user = str((body.get("user") or {}).get("id", ""))
+    container = body.get("container") or {}
+    channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
+    message = body.get("message") or {}
+    message_ts = str(container.get("message_ts") or message.get("ts") or "")
+    return action, user, channel, message_ts, str(message.get("thread_ts") or message_ts)
+
+
+def on_feedback(bot: HelpdeskBot, body: Mapping[str, Any], client: Any) -> Job:
+    action, user, channel, _, thread = _action(body)
+    vote = "helpful" if action.get("action_id") == bk.ACTION_HELPFUL else "not_helpful"
+    ref = str(action.get("value", ""))
+
+    def work(job: Job) -> None:
+        bot.feedback.record_vote(ref, user, vote)
+        job.decision = vote
+        api = bot.api(client)
+        if vote == "helpful":
+            api.ephemeral(channel, user, messages.SLACK_FEEDBACK_THANKS, thread_ts=thread)
+            return
+        offer = [
+            bk.section(messages.SLACK_FEEDBACK_SORRY),
+            {
+                "type": "actions",
+                "block_id": bk.ANSWER_ACTIONS_BLOCK,
+                "elements": [bk.button(messages.SLACK_BUTTON_OPEN_TICKET, bk.ACTION_OPEN_TICKET_NOT_HELPFUL, ref)],
+            },
+        ]
+        api.ephemeral(channel, user, messages.SLACK_FEEDBACK_SORRY, offer, thread_ts=thread)
+
+    return bot.run("feedback", action_key(body), work)
+
+
+def on_open_ticket(bot: HelpdeskBot, body: Mapping[str, Any], client: Any) -> Job:
+    """ "Open a ticket" under an answer: the question, the bot's answer and its sources, confirmed in the thread."""
+    action, user, channel, _, thread = _action(body)
+    reason = "not_helpful" if action.get("action_id") == bk.ACTION_OPEN_TICKET_NOT_HELPFUL else "user_requested"
+    ref = str(action.get("value", ""))
+    key = f"ticket:{ref}:{user}"  # one ticket per answer and person, however often they click
+
+    def work(job: Job) -> None:
+        api = bot.api(client)
+        record = bot.feedback.get_answer(ref)
+        if not record:
+            job.outcome = "answer gone"
+            api.ephemeral(channel, user, messages.SLACK_TICKET_ANSWER_GONE, thread_ts=thread)
+            return
+        where_channel = str(record.get("channel") or channel)
+        where_thread = str(record.get("thread_ts") or thread)
+        who = bot.requester(api, user, where_channel, where_thread)
+        draft = record.get("answer") if record.get("decision") == "answer" else record.get("draft_answer")
+        sources = [
+            SourceRef(
+                str(s.get("page_id", "")), str(s.get("title", "")), str(s.get("url", "")), float(s.get("score", 0))
+            )
+            for s in record.get("sources") or []
+        ]
+        opened = bot.open_ticket(
+            str(record.get("question", "")),
+            reason=reason,
+            requester=who,
+            key=key,
+            draft_answer=str(draft or ""),
+            sources=sources,
+            confidence=record.get("confidence"),
+        )
+        if opened is None:
+            job.outcome = "ticket failed"
+            api.ephemeral(channel, user, messages.SLACK_TICKET_FAILED.format(it_email=bot.config.it_email))
+            return
+        job.ticket_id = opened.ticket_id
+        intro = messages.TICKET_OPENED_ON_REQUEST.format(ticket_id=opened.ticket_id)
+        if api.post(where_channel, *bk.ticket_message(opened, intro), thread_ts=where_thread) is None:
+            job.outcome = f"ticket saved, confirmation not posted: {api.last_error}"
+
+    return bot.run(f"open_ticket_{reason}", key, work)
+
+
+def on_resolve(bot: HelpdeskBot, body: Mapping[str, Any], client: Any) -> Job:
+    """ "Mark resolved": only the requester or the IT group; updates the ticket and tells the requester."""
+    action, user, channel, message_ts, thread = _action(body)
+    ticket_id = str(action.get("value", "")).upper()
+    container = body.get("container") or {}
+
+    def work(job: Job) -> None:
+        api = bot.api(client)
+        store = bot.tickets()
+        job.ticket_id = ticket_id
+        try:
+            ticket = store.get(ticket_id)
+        except TicketNotFound:
+            job.outcome = "not found"
+            if channel:
+                api.ephemeral(channel, user, messages.SLACK_TICKET_NOT_FOUND.format(ticket_id=bk.escape(ticket_id)))
+            return
+        if user != ticket.requester_id and not bot.is_it(api, user):
+            job.outcome = "denied"
+            if channel:
+                api.ephemeral(
+                    channel, user, messages.SLACK_RESOLVE_DENIED.format(ticket_id=ticket_id), thread_ts=thread
+                )
+            return
+        if ticket.status in ("resolved", "closed"):
+            job.outcome = f"already {ticket.status}"
+            if channel:
+                text = messages.SLACK_ALREADY_RESOLVED.format(ticket_id=ticket_id, status=ticket.status)
+                api.ephemeral(channel, user, text, thread_ts=thread)
+        else:
+            ticket = store.update(ticket_id, status="resolved")
+            notice = messages.SLACK_RESOLVED_NOTICE.format(
+                requester=bk.person(ticket.requester_id, ticket.requester_name), ticket_id=ticket_id, user=user
+            )
+            target, target_thread = (ticket.channel, ticket.thread_ts) if ticket.channel else (channel, thread)
+            told = bool(target) and api.post(target, *bk.text_message(notice), thread_ts=target_thread or None)
+            if not told and ticket.requester_id:
+                api.post(ticket.requester_id, *bk.text_message(notice))  # at least tell them directly
+        original = (body.get("message") or {}).get("blocks")
+        if container.get("type") == "message" and not container.get("is_ephemeral") and original and message_ts:
+            text = messages.SLACK_RESOLVED_FALLBACK.format(ticket_id=ticket_id)
+            api.update(channel, message_ts, text, bk.resolved_blocks(original, user))
+        if container.get("type") == "view":  # clicked in App Home: show the list without it
+            mine = [t for t in store.list(requester=user) if t.status in ("open", "in_progress")]
+            api.publish_home(user, bk.home_view(mine))
+
+    return bot.run("resolve", action_key(body), work)

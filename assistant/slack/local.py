@@ -1,0 +1,127 @@
+"""Local development against a real workspace: the same app on a local HTTP server (`helpdesk serve`, for a Slack
+app pointed at it through a tunnel) or over Socket Mode (`helpdesk slack --socket-mode`, SLACK_APP_TOKEN)."""
+
+from __future__ import annotations
+
+import base64
+import signal
+import sys
+import threading
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from assistant.slack.exceptions import SlackConfigError, SlackError
+from assistant.slack.gateway import MAX_BODY_BYTES, PATH
+from assistant.slack.lazy import ThreadedLazyRunner
+from assistant.slack.runtime import SlackRuntime, build_runtime
+from assistant.slack.secrets import SlackCredentials, load_credentials
+from helpdesk.settings import Settings
+
+
+def http_event(method: str, path: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    """An HTTP API v2 event for a local request, so it takes exactly the Lambda code path."""
+    return {
+        "version": "2.0",
+        "rawPath": path.split("?")[0],
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "body": base64.b64encode(body).decode("ascii"),
+        "isBase64Encoded": True,
+        "requestContext": {"http": {"method": method, "path": path.split("?")[0]}},
+    }
+
+
+def make_server(runtime: SlackRuntime, host: str, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
+
+        def _send(self, status: int, headers: Mapping[str, str], body: str) -> None:
+            data = body.encode("utf-8")
+            self.send_response(status)
+            for k, v in headers.items():
+                if k.lower() not in ("content-length", "connection"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _dispatch(self, method: str) -> None:
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0 or length > MAX_BODY_BYTES:  # refuse before reading it
+                self.close_connection = True
+                self._send(413 if length > 0 else 400, {"content-type": "application/json"}, '{"error":"bad length"}')
+                return
+            body = self.rfile.read(length) if length else b""
+            result = runtime.handle(http_event(method, self.path, dict(self.headers.items()), body))
+            self._send(int(result["statusCode"]), result.get("headers") or {}, str(result.get("body") or ""))
+
+        def do_POST(self) -> None:
+            self._dispatch("POST")
+
+        def do_GET(self) -> None:
+            self._dispatch("GET")
+
+        def log_message(self, format: str, *args: Any) -> None:  # the gateway logs one JSON line per request
+            return
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 128
+
+    try:
+        return Server((host, port), Handler)
+    except OSError as exc:
+        raise SlackError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> int:
+    runner = ThreadedLazyRunner(max_workers=4)
+    runtime = build_runtime(settings, lazy_runner=runner)
+    server = make_server(runtime, host, port)
+    stop = threading.Event()
+
+    def shutdown(*_: Any) -> None:
+        if not stop.is_set():
+            stop.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    print(f"Slack app listening on http://{host}:{server.server_address[1]}{PATH} (Ctrl-C to stop)", file=sys.stderr)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        runner.shutdown(timeout=30)
+    return 0
+
+
+def run_socket_mode(settings: Settings, *, start: bool = True) -> int:
+    if not settings.slack_app_token.startswith("xapp-"):
+        raise SlackConfigError("Socket Mode needs an app-level token: set SLACK_APP_TOKEN=xapp-… (connections:write)")
+    if settings.slack_secret_arn:
+        creds = load_credentials(settings)
+    elif not settings.slack_bot_token:
+        raise SlackConfigError("set SLACK_BOT_TOKEN to run the Slack app")
+    else:  # Socket Mode requests are not signed, so the signing secret is optional here
+        creds = SlackCredentials(settings.slack_signing_secret or "unused-in-socket-mode", settings.slack_bot_token)
+    runner = ThreadedLazyRunner(max_workers=4)
+    runtime = build_runtime(settings, credentials=creds, lazy_runner=runner)
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler = SocketModeHandler(runtime.app, app_token=settings.slack_app_token)
+    if not start:
+        return 0
+    print("Slack app connected over Socket Mode (Ctrl-C to stop)", file=sys.stderr)
+    try:
+        handler.start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.shutdown(timeout=30)
+    return 0

@@ -1,0 +1,74 @@
+"""Slack credentials: env vars locally (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN), one Secrets Manager secret on AWS.
+
+The secret (SLACK_SECRET_ARN) is JSON {"signing_secret": "...", "bot_token": "..."}. It is fetched once per cold
+start (the runtime that calls this is built once and cached) and its values never reach a log, an exception
+message or a repr.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.slack.exceptions import SlackConfigError
+from helpdesk.settings import Settings
+
+
+@dataclass(frozen=True)
+class SlackCredentials:
+    signing_secret: str = field(repr=False)
+    bot_token: str = field(repr=False)
+    source: str = "env"  # env | secretsmanager
+
+
+def parse_secret(secret_string: str, arn: str) -> SlackCredentials:
+    """The credentials in a secret's JSON (pure). Errors name the ARN and the missing keys, never a value."""
+    try:
+        data = json.loads(secret_string)
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise SlackConfigError(f"Slack secret {arn} is not JSON; expected {{signing_secret, bot_token}}") from exc
+    if not isinstance(data, dict):
+        raise SlackConfigError(f"Slack secret {arn} is not a JSON object; expected {{signing_secret, bot_token}}")
+    missing = [k for k in ("signing_secret", "bot_token") if not isinstance(data.get(k), str) or not data[k].strip()]
+    if missing:
+        raise SlackConfigError(f"Slack secret {arn} lacks {', '.join(missing)}")
+    return SlackCredentials(data["signing_secret"].strip(), data["bot_token"].strip(), "secretsmanager")
+
+
+def fetch_secret(arn: str, client: Any | None = None) -> str:
+    """One GetSecretValue call; translated errors carry the ARN and the AWS error code only."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if client is None:
+        import boto3
+
+        client = boto3.client("secretsmanager")
+    try:
+        response = client.get_secret_value(SecretId=arn)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise SlackConfigError(f"cannot read the Slack secret {arn}: {code}") from exc
+    except BotoCoreError as exc:
+        raise SlackConfigError(f"cannot read the Slack secret {arn}: {exc.__class__.__name__}") from exc
+    value = response.get("SecretString")
+    if value is None:
+        raise SlackConfigError(f"Slack secret {arn} has no SecretString (binary secrets are not supported)")
+    return value
+
+
+def load_credentials(settings: Settings, *, client: Any | None = None) -> SlackCredentials:
+    """From Secrets Manager when SLACK_SECRET_ARN is set, else from SLACK_SIGNING_SECRET / SLACK_BOT_TOKEN."""
+    if settings.slack_secret_arn:
+        return parse_secret(fetch_secret(settings.slack_secret_arn, client), settings.slack_secret_arn)
+    missing = [
+        name
+        for name, value in (
+            ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
+            ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+        )
+        if not value
+    ]
+    if missing:
+        raise SlackConfigError(f"set {' and '.join(missing)} (or SLACK_SECRET_ARN on AWS) to run the Slack app")
+    return SlackCredentials(settings.slack_signing_secret, settings.slack_bot_token, "env")
