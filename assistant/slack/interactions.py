@@ -7,11 +7,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from assistant import messages
-from assistant.exceptions import TicketNotFound
+from assistant.exceptions import InvalidTransition, TicketNotFound
 from assistant.model import SourceRef
 from assistant.slack import blocks as bk
 from assistant.slack.bot import HelpdeskBot, Job
 from assistant.slack.events import action_key, command_key, parse_command
+from assistant.tickets.status import Transition
+from assistant.tickets.status import resolve as resolve_ticket
 
 log = logging.getLogger("helpdesk.slack")
 
@@ -196,13 +198,18 @@ def on_resolve(bot: HelpdeskBot, body: Mapping[str, Any], client: Any) -> Job:
                     channel, user, messages.SLACK_RESOLVE_DENIED.format(ticket_id=ticket_id), thread_ts=thread
                 )
             return
-        if ticket.status in ("resolved", "closed"):
+        try:  # one conditional update: of two concurrent clicks, exactly one changes the ticket and notifies
+            changed = resolve_ticket(store, ticket_id)
+        except InvalidTransition:  # closed tickets stay closed
+            changed = Transition(ticket, False)
+        if not changed.changed:
+            ticket = changed.ticket
             job.outcome = f"already {ticket.status}"
             if channel:
                 text = messages.SLACK_ALREADY_RESOLVED.format(ticket_id=ticket_id, status=ticket.status)
                 api.ephemeral(channel, user, text, thread_ts=thread)
         else:
-            ticket = store.update(ticket_id, status="resolved")
+            ticket = changed.ticket
             notice = messages.SLACK_RESOLVED_NOTICE.format(
                 requester=bk.person(ticket.requester_id, ticket.requester_name), ticket_id=ticket_id, user=user
             )
