@@ -1,0 +1,81 @@
+"""Stand-ins for the production ingest tests: Confluence and bedrock-runtime fakes, moto for S3 and Secrets Manager."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakes.aws import MotoServer
+from fakes.bedrock import BedrockFake
+from fakes.clock import FakeClock
+from fakes.confluence import ConfluenceFake
+from support import SAMPLE_EXPORT
+
+
+@pytest.fixture
+def confluence() -> Iterator[ConfluenceFake]:
+    with ConfluenceFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def bedrock(monkeypatch: pytest.MonkeyPatch) -> Iterator[BedrockFake]:
+    with BedrockFake() as fake:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", fake.url)
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
+    """S3 and Secrets Manager on moto's server, reached through botocore's standard endpoint settings."""
+    moto_server.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_server.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_server.url)
+    yield moto_server
+
+
+@pytest.fixture
+def bucket(aws: MotoServer) -> str:
+    import boto3
+
+    boto3.client("s3").create_bucket(Bucket="helpdesk-index")
+    return "helpdesk-index"
+
+
+def load_sample_into(fake: ConfluenceFake) -> list[str]:
+    """The bundled sample IT space, served by the fake (page tree, labels and bodies as exported)."""
+    ids = []
+    for file in sorted(SAMPLE_EXPORT.glob("*.json")):
+        for obj in json.loads(file.read_text(encoding="utf-8"))["results"]:
+            ancestors = obj.get("ancestors") or []
+            labels = [lab["name"] for lab in ((obj.get("metadata") or {}).get("labels") or {}).get("results", [])]
+            fake.add_page(
+                obj["id"],
+                obj["title"],
+                obj["body"]["storage"]["value"],
+                space=obj["space"]["key"],
+                labels=labels,
+                parent=ancestors[-1]["id"] if ancestors else None,
+            )
+            ids.append(obj["id"])
+    return ids
+
+
+def sample_questions() -> Path:
+    from support import SAMPLE_QUESTIONS
+
+    return SAMPLE_QUESTIONS
