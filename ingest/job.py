@@ -14,7 +14,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -30,12 +32,24 @@ _SECRETS: dict[str, tuple[str, str]] = {}  # secret ARN -> (user, token), once p
 _logger: Any = None
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stdout` is now (Lambda ships stdout to CloudWatch; tests capture it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def _log() -> Any:
     global _logger
     if _logger is None:
         from aws_lambda_powertools import Logger
 
-        _logger = Logger(service="helpdesk-ingest")
+        _logger = Logger(service="helpdesk-ingest", logger_handler=_StdoutHandler())
     return _logger
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from index_store.base import IndexStore
-from index_store.exceptions import IndexCorrupt, IndexNotFound
+from index_store.exceptions import IndexCorrupt, IndexNotFound, IndexStoreError
 from index_store.format import IndexBundle, StoredChunk, StoredPage, build_faiss_index, new_version_id
 from index_store.lexical import LexicalIndex
 from ingest.chunk import chunk_page
@@ -148,6 +148,13 @@ def _load_previous(store: IndexStore, embedder: Embedder, summary: IngestSummary
     return prev
 
 
+def _published_page_ids(store: IndexStore) -> set[str]:
+    try:
+        return set(store.load().pages)
+    except IndexStoreError:
+        return set()
+
+
 def _in_scope(page: Page, options: IngestOptions) -> bool:
     if options.skip_restricted and page.restricted:
         return False
@@ -211,6 +218,7 @@ def run_ingest(
     started, started_at = clock(), now()
     summary = IngestSummary()
     prev = None if options.full else _load_previous(store, embedder, summary)
+    before = _published_page_ids(store) if options.full else set()  # only to report deletions honestly
 
     prev_rows: dict[str, list[int]] = {}
     cache: dict[str, np.ndarray] = {}
@@ -276,7 +284,8 @@ def run_ingest(
         for pid in sorted(candidates):
             entries[pid] = carried(pid)
     if prev is not None:
-        summary.pages_deleted = len(set(prev.pages) - set(entries))
+        before = set(prev.pages)
+    summary.pages_deleted = len(before - set(entries))
     summary.pages_changed = len(changed)
 
     kept_chunks = [c for e in entries.values() for c in e.chunks]

@@ -218,13 +218,25 @@ class TitanEmbedder:
         if len(texts) == 1 or self.concurrency == 1:
             return normalise(np.stack([self._embed_one(t) for t in texts]))
         out: list[np.ndarray | None] = [None] * len(texts)
+        stop = threading.Event()  # set by the first failure: calls not yet started are not made
+
+        def task(text: str) -> np.ndarray | None:
+            if stop.is_set():
+                return None
+            try:
+                return self._embed_one(text)
+            except BaseException:
+                stop.set()
+                raise
+
         pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(texts)), thread_name_prefix="titan")
         try:
-            futures = {pool.submit(self._embed_one, t): i for i, t in enumerate(texts)}
+            futures = {pool.submit(task, t): i for i, t in enumerate(texts)}
             done, _ = wait(futures, return_when=FIRST_EXCEPTION)
             for fut in done:
-                if fut.exception() is not None:
-                    raise fut.exception()  # type: ignore[misc]
+                error = fut.exception()
+                if error is not None:
+                    raise error
             for fut, i in futures.items():
                 out[i] = fut.result()
         finally:

@@ -371,6 +371,27 @@ class ConfluenceFake:
         return obj
 
 
+def load_export_into(fake: ConfluenceFake, folder: Any) -> list[str]:
+    """Serve the pages of an export folder (e.g. the bundled sample space): tree, labels and bodies."""
+    from pathlib import Path
+
+    ids = []
+    for file in sorted(Path(folder).glob("*.json")):
+        for obj in json.loads(file.read_text(encoding="utf-8"))["results"]:
+            ancestors = obj.get("ancestors") or []
+            labels = [lab["name"] for lab in ((obj.get("metadata") or {}).get("labels") or {}).get("results", [])]
+            fake.add_page(
+                obj["id"],
+                obj["title"],
+                obj["body"]["storage"]["value"],
+                space=obj["space"]["key"],
+                labels=labels,
+                parent=ancestors[-1]["id"] if ancestors else None,
+            )
+            ids.append(obj["id"])
+    return ids
+
+
 def _endpoint(path: str) -> str:
     if path.endswith("/content/search"):
         return "search"

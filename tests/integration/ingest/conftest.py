@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fakes.aws import MotoServer
 from fakes.bedrock import BedrockFake
 from fakes.clock import FakeClock
 from fakes.confluence import ConfluenceFake
-from support import SAMPLE_EXPORT
 
 
 @pytest.fixture
@@ -54,28 +51,3 @@ def bucket(aws: MotoServer) -> str:
 
     boto3.client("s3").create_bucket(Bucket="helpdesk-index")
     return "helpdesk-index"
-
-
-def load_sample_into(fake: ConfluenceFake) -> list[str]:
-    """The bundled sample IT space, served by the fake (page tree, labels and bodies as exported)."""
-    ids = []
-    for file in sorted(SAMPLE_EXPORT.glob("*.json")):
-        for obj in json.loads(file.read_text(encoding="utf-8"))["results"]:
-            ancestors = obj.get("ancestors") or []
-            labels = [lab["name"] for lab in ((obj.get("metadata") or {}).get("labels") or {}).get("results", [])]
-            fake.add_page(
-                obj["id"],
-                obj["title"],
-                obj["body"]["storage"]["value"],
-                space=obj["space"]["key"],
-                labels=labels,
-                parent=ancestors[-1]["id"] if ancestors else None,
-            )
-            ids.append(obj["id"])
-    return ids
-
-
-def sample_questions() -> Path:
-    from support import SAMPLE_QUESTIONS
-
-    return SAMPLE_QUESTIONS
