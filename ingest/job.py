@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from helpdesk.settings import Settings
+from helpdesk.settings import Settings, SettingsError
 from ingest.exceptions import SourceError
 
 METRICS_NAMESPACE = "HelpdeskAssistant"
@@ -92,6 +92,8 @@ def lambda_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     env.setdefault("HELPDESK_EMBEDDER", "bedrock")  # the Lambda bundle has no local model
     settings = Settings.from_env(env)
+    if not settings.index_location:
+        raise SettingsError("HELPDESK_INDEX is not set: the scheduled ingest publishes to s3://bucket/prefix")
     if settings.confluence_secret_arn:
         user, token = confluence_credentials(settings.confluence_secret_arn)
         settings = replace(settings, confluence_user=user, confluence_token=token)

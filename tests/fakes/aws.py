@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from moto.server import ThreadedMotoServer
 
 
@@ -11,6 +13,7 @@ class MotoServer:
         self.url = ""
 
     def start(self) -> MotoServer:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"

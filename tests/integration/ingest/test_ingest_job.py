@@ -113,3 +113,15 @@ def test_parse_secret_accepts_server_tokens_without_user() -> None:
     assert job.parse_secret('{"token": " pat "}', "arn") == ("", "pat")
     with pytest.raises(SourceError, match="not JSON"):
         job.parse_secret("token=abc", "arn")
+
+
+def test_missing_index_location_is_a_configuration_failure(
+    lambda_env: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from helpdesk.settings import SettingsError
+
+    monkeypatch.delenv("HELPDESK_INDEX")
+    with pytest.raises(SettingsError, match="HELPDESK_INDEX"):
+        handler.ingest_handler({}, CONTEXT)
+    out = lines(capsys.readouterr().out)
+    assert [x["alarm"] for x in out if x.get("level") == "ERROR"] == ["helpdesk-ingest-failed"]
