@@ -41,6 +41,7 @@ class RetryPolicy:
     retry_after_cap: float = 60.0  # never wait longer than this for one Retry-After
     base_delay: float = 1.0
     max_delay: float = 30.0
+    max_attempts: int = 12  # a second bound, for servers that answer Retry-After: 0 forever
 
 
 def backoff_delay(attempt: int, policy: RetryPolicy, rng: Callable[[], float]) -> float:
@@ -199,7 +200,7 @@ class ConfluenceHTTP:
             else:
                 delay = backoff_delay(attempt, self.policy, self.rng)
             elapsed = self.clock() - started
-            if elapsed + delay > self.policy.budget_seconds:
+            if elapsed + delay > self.policy.budget_seconds or attempt >= self.policy.max_attempts:
                 raise ConfluenceUnavailable(
                     f"Confluence unreachable at {self.url}: {problem} on {attempt} attempt(s) over {elapsed:.0f}s "
                     f"(retry budget {self.policy.budget_seconds:.0f}s); nothing was published, the last index "

@@ -197,3 +197,12 @@ def test_fake_clock_steps_are_what_the_incremental_tests_rely_on(confluence: Con
     first = confluence.add_page("1", "A", "<p>a</p>")
     second = confluence.add_page("2", "B", "<p>b</p>")
     assert second.when - first.when == timedelta(days=1)
+
+
+def test_retry_after_zero_forever_is_still_bounded(confluence: ConfluenceFake) -> None:
+    fill(confluence, 1)
+    confluence.fail(429, times=50, retry_after="0")
+    clock = FakeClock()
+    with pytest.raises(ConfluenceUnavailable, match="HTTP 429 on 12 attempt"):
+        list(source(confluence, clock).pages())
+    assert confluence.count("search") == 12
