@@ -238,7 +238,16 @@ class S3IndexStore:
         fresh = self._checked_at is not None and now - self._checked_at < self.refresh_seconds
         if self._bundle is not None and fresh and (not with_embeddings or self._bundle.embeddings is not None):
             return self._bundle
-        pointer = self._read_pointer()
+        try:
+            pointer = self._read_pointer()
+        except IndexCorrupt:
+            raise
+        except IndexStoreError as exc:
+            if self._bundle is None or with_embeddings:
+                raise
+            self._checked_at = now  # S3 unreachable for a moment: keep answering from what is loaded
+            log.warning("index pointer not readable, serving the loaded version", extra={"error": str(exc)})
+            return self._bundle
         self._checked_at = now
         if pointer is None:
             raise IndexNotFound(f"no published index at {self.location} (no {POINTER} pointer): run `helpdesk ingest`")
@@ -271,36 +280,35 @@ class S3IndexStore:
     def _fetch(self, pointer: Pointer, with_embeddings: bool) -> IndexBundle:
         version = pointer.version
         where = f"{self.location}/versions/{version}"
-        manifest_bytes = self._file(version, MANIFEST, lambda data: _sha256(data) == pointer.manifest_sha256)
-        if manifest_bytes is None:
-            raise IndexCorrupt(f"index at {where}: {MANIFEST} is missing")
-        if _sha256(manifest_bytes) != pointer.manifest_sha256:
-            raise IndexCorrupt(f"index at {where}: {MANIFEST} does not match the pointer (modified or truncated)")
-        manifest = parse_manifest(manifest_bytes, where)
+
+        def manifest_matches(data: bytes) -> None:
+            if _sha256(data) != pointer.manifest_sha256:
+                raise IndexCorrupt(f"index at {where}: {MANIFEST} does not match the pointer (modified or truncated)")
+
+        manifest = parse_manifest(self._file(version, MANIFEST, manifest_matches, where), where)
         names = READER_FILES + ((EMBEDDINGS_FILE,) if with_embeddings else ())
 
         def one(name: str) -> tuple[str, bytes]:
-            data = self._file(version, name, lambda d: _verifies(manifest, name, d, where))
-            return name, verify_file(manifest, name, data, where)
+            return name, self._file(version, name, lambda data: verify_file(manifest, name, data, where), where)
 
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
             files = dict(pool.map(one, names))
         return decode_bundle(manifest, files, where)
 
-    def _file(self, version: str, name: str, good: Callable[[bytes], bool]) -> bytes | None:
-        """A file of a version: from the cache when it still verifies, else from S3 (then cached when good)."""
+    def _file(self, version: str, name: str, check: Callable[[bytes], object], where: str) -> bytes:
+        """A file of a version, checked: from the cache when it still passes, else from S3 (cached when it passes)."""
         path = self.cache_root / version / name
         try:
             data = path.read_bytes()
-            if good(data):
-                return data
-        except OSError:
+            check(data)
+            return data
+        except (OSError, IndexCorrupt):
             pass
         got = self._get(self._key("versions", version, name))
         if got is None:
-            return None
-        if good(got[0]):
-            self._cache_write(path, got[0])
+            raise IndexCorrupt(f"index at {where}: {name} is missing")
+        check(got[0])
+        self._cache_write(path, got[0])
         return got[0]
 
     def _cache_write(self, path: Path, data: bytes) -> None:
@@ -414,11 +422,3 @@ class S3IndexStore:
         for folder in cached[2:]:
             if folder.name not in keep:
                 shutil.rmtree(folder, ignore_errors=True)
-
-
-def _verifies(manifest: dict[str, Any], name: str, data: bytes, where: str) -> bool:
-    try:
-        verify_file(manifest, name, data, where)
-    except IndexCorrupt:
-        return False
-    return True

@@ -253,6 +253,7 @@ def run_ingest(
     listed: dict[str, int] = {}  # page id -> version listed (the highest, should a page be listed twice)
     watermark = prev_state.watermark if prev_state and plan.since else None
     changed: set[str] = set()
+    refreshed = 0  # same content, new version or labels: the page record is updated, nothing is embedded
     pages_iter = source.pages(plan.since)
     for page in progress(pages_iter, "parsing", _total(pages_iter)):
         if page.page_id in listed and listed[page.page_id] >= page.version:
@@ -267,6 +268,9 @@ def run_ingest(
         old = prev.pages.get(page.page_id) if prev else None
         if old is not None and old.content_hash == page.content_hash:
             entries[page.page_id] = carried(page.page_id)
+            if (old.version, old.labels) != (page.version, page.labels):
+                entries[page.page_id].page = _stored_page(page)
+                refreshed += 1
             continue
         changed.add(page.page_id)
         entries[page.page_id] = _build_entry(page, cache, options, summary)
@@ -306,7 +310,9 @@ def run_ingest(
         last_sweep = format_when(started_at) if swept else (prev_state.last_sweep if prev_state else None)
         state = IngestState(source_key, watermark, last_sweep)
     state_changed = incremental and state != prev_state
-    if prev is not None and not changed and summary.pages_deleted == 0 and not state_changed:
+    retyped = prev is not None and prev.index_type != options.index_type
+    unchanged = not changed and not refreshed and summary.pages_deleted == 0
+    if prev is not None and unchanged and not state_changed and not retyped:
         summary.index_version = prev.version
         summary.duration_s = clock() - started
         return summary

@@ -174,3 +174,22 @@ def test_failure_half_way_through_the_listing_publishes_nothing(run: Run, conflu
     with pytest.raises(ConfluenceUnavailable):
         run(policy=RetryPolicy(budget_seconds=5))
     assert run.store.current_version() == first.index_version
+
+
+def test_new_version_with_the_same_content_updates_the_state_without_embedding(
+    run: Run, confluence: ConfluenceFake
+) -> None:
+    run()
+    confluence.edit("2", labels=["printing"])  # a new version, same text
+    emb = HashEmbedder()
+    s = run(emb)
+    assert emb.calls == 0 and s.pages_changed == 0 and s.published
+    page = run.store.load().pages["2"]
+    assert (page.version, page.labels) == (2, ("printing",))
+
+
+def test_changing_the_index_type_republishes_without_embedding(run: Run) -> None:
+    run(index_type="flat")
+    emb = HashEmbedder()
+    s = run(emb, index_type="sq8")
+    assert emb.calls == 0 and s.published and run.store.load().index_type == "sq8"

@@ -233,3 +233,19 @@ def test_cli_refuses_a_corrupt_index_without_a_traceback(bucket: str, tmp_path: 
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "lexical.npz fails its checksum" in proc.stderr and LOCATION in proc.stderr
+
+
+def test_reader_keeps_serving_when_s3_is_briefly_unreachable(bucket: str, tmp_path: Path) -> None:
+    from botocore.config import Config
+
+    version = ingest(tmp_path, store(tmp_path, "w"), pages()).index_version
+    clock = FakeClock()
+    reader = store(tmp_path, refresh_seconds=10, clock=clock)
+    assert reader.load().version == version
+    reader._client = boto3.client(
+        "s3", endpoint_url="http://127.0.0.1:9", config=Config(retries={"total_max_attempts": 1}, connect_timeout=1)
+    )
+    clock.advance(11)
+    assert reader.load().version == version
+    with pytest.raises(IndexStoreError, match="cannot reach S3"):
+        store(tmp_path, "cold", client=reader._client).load()
