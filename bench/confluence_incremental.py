@@ -2,9 +2,9 @@
 
     .venv/bin/python -m bench.confluence_incremental [--pages 20000] [--spaces 1]
 
-Builds a space of N pages (two sections each, one modification every 30 minutes of fake time), ingests it once in
-full, then measures, with the real atlassian-python-api client and the real pipeline (local index, a counting
-hash embedder):
+Builds a space of N pages (three sections, so three chunks each; one modification every 30 minutes of fake
+time), ingests it once in full, then measures, with the real atlassian-python-api client and the real pipeline
+(local index, a counting hash embedder):
 
 1. an unchanged re-ingest (incremental listing, no sweep due);
 2. an unchanged re-ingest when the daily deletion sweep is due (full id listing, no bodies);
@@ -32,11 +32,19 @@ from ingest.pipeline import IngestOptions, run_ingest  # noqa: E402
 from ingest.sources.confluence import ConfluenceSource  # noqa: E402
 from ingest.sources.confluence_http import ConfluenceHTTP  # noqa: E402
 
+WORDS = (
+    "access account laptop vpn printer password reset portal request team drive email phone badge wifi network "
+    "install update restart login token approve manager ticket install software license folder share backup"
+).split()
+
 
 def body(i: int, extra: str = "") -> str:
+    """Three sections of ~50 words: three chunks per page."""
+    words = [WORDS[(i * 7 + k * 3) % len(WORDS)] for k in range(150)]
     return (
-        f"<h2>Overview</h2><p>Page {i} explains how to request access to shared resource {i} for your team.</p>"
-        f"<h2>Steps</h2><ol><li>Open the portal.</li><li>Choose resource {i}.</li><li>Submit the form.{extra}</li></ol>"
+        f"<h2>Overview</h2><p>Page {i}: {' '.join(words[:50])}.</p>"
+        f"<h2>Steps</h2><p>For resource {i}: {' '.join(words[50:100])}.{extra}</p>"
+        f"<h2>Troubleshooting</h2><p>If resource {i} fails: {' '.join(words[100:])}.</p>"
     )
 
 
@@ -79,7 +87,7 @@ def main() -> None:
     run("3. unchanged, deletion sweep due")
     fake.edit("100007", body=body(7, " Then wait five minutes."))
     now[0] += timedelta(hours=1)
-    run("4. one page edited (one section)")
+    run("4. one page edited (1 of 3 sections)")
     fake.delete("100011")
     now[0] += timedelta(hours=24)
     run("5. one page deleted, sweep due")
