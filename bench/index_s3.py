@@ -129,7 +129,7 @@ print(json.dumps(dict(faiss_only=faiss_only, faiss_rss=faiss_rss, whole=whole, w
 
 def s3_cold_load(n: int) -> None:
     import boto3
-    from fakes.aws import MotoServer
+    from fakes.moto_server import MotoServer
 
     from index_store.format import encode_bundle
     from index_store.s3 import S3IndexStore

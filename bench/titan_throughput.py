@@ -32,8 +32,8 @@ from ingest.sources.export import ExportSource  # noqa: E402
 FAKE = """
 import sys, time
 sys.path.insert(0, {tests!r})
-from fakes.bedrock import BedrockFake
-fake = BedrockFake(latency={latency}).start()
+from fakes.titan import TitanFake
+fake = TitanFake(latency={latency}).start()
 print(fake.url, flush=True)
 sys.stdin.read()
 print(fake.calls, fake.max_in_flight, flush=True)

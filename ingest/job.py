@@ -5,8 +5,9 @@
   are re-chunked), reusing the embedding cache. `{"rebuild": true}` also re-embeds every chunk.
 - Settings from the environment (the embedder defaults to Bedrock here); the Confluence credentials from the
   Secrets Manager secret named by CONFLUENCE_SECRET_ARN (`{"user": ..., "token": ...}`), read once per cold start.
-- Output: one structured JSON summary line and CloudWatch metrics (EMF, aws-lambda-powertools): PagesChanged,
-  PagesDeleted, ChunksEmbedded, DurationSeconds, Failures.
+- Output: one structured JSON summary line and CloudWatch metrics (EMF, aws-lambda-powertools; namespace and service
+  from POWERTOOLS_METRICS_NAMESPACE / POWERTOOLS_SERVICE_NAME): PagesChanged, PagesDeleted, ChunksEmbedded,
+  DurationSeconds, Failures, and BedrockThrottles (one per ThrottlingException, what the CDK app's alarm reads).
 - Failure: one ERROR line with `"alarm": "helpdesk-ingest-failed"` and Failures=1, then the exception is raised so
   the invocation fails. Nothing was published, so the last good index keeps serving.
 """
@@ -25,7 +26,10 @@ from typing import Any
 from helpdesk.settings import Settings, SettingsError
 from ingest.exceptions import SourceError
 
-METRICS_NAMESPACE = "HelpdeskAssistant"
+# Powertools reads POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE (the CDK app sets "it-helpdesk" and
+# "ITHelpdesk"); these defaults apply only where they are not set (local runs, tests).
+DEFAULT_SERVICE = "it-helpdesk"
+DEFAULT_NAMESPACE = "ITHelpdesk"
 ALARM = "helpdesk-ingest-failed"
 _SECRETS: dict[str, tuple[str, str]] = {}  # secret ARN -> (user, token), once per cold start
 
@@ -49,7 +53,8 @@ def _log() -> Any:
     if _logger is None:
         from aws_lambda_powertools import Logger
 
-        _logger = Logger(service="helpdesk-ingest", logger_handler=_StdoutHandler())
+        service = None if os.environ.get("POWERTOOLS_SERVICE_NAME") else DEFAULT_SERVICE
+        _logger = Logger(service=service, logger_handler=_StdoutHandler())
     return _logger
 
 
@@ -100,18 +105,29 @@ def lambda_settings(env: Mapping[str, str] | None = None) -> Settings:
     return settings
 
 
-def _emit_metrics(summary: Mapping[str, Any] | None, duration: float, failed: bool) -> None:
+def _emit_metrics(summary: Mapping[str, Any] | None, duration: float, failed: bool, throttles: int = 0) -> None:
+    """EMF on stdout. The default `service` dimension only, so `BedrockThrottles` matches the CDK app's alarm."""
     from aws_lambda_powertools import Metrics
     from aws_lambda_powertools.metrics import MetricUnit
 
-    metrics = Metrics(namespace=METRICS_NAMESPACE, service="ingest")
+    metrics = Metrics(
+        namespace=None if os.environ.get("POWERTOOLS_METRICS_NAMESPACE") else DEFAULT_NAMESPACE,
+        service=None if os.environ.get("POWERTOOLS_SERVICE_NAME") else DEFAULT_SERVICE,
+    )
     s = summary or {}
     metrics.add_metric(name="PagesChanged", unit=MetricUnit.Count, value=s.get("pages_changed", 0))
     metrics.add_metric(name="PagesDeleted", unit=MetricUnit.Count, value=s.get("pages_deleted", 0))
     metrics.add_metric(name="ChunksEmbedded", unit=MetricUnit.Count, value=s.get("chunks_embedded", 0))
     metrics.add_metric(name="DurationSeconds", unit=MetricUnit.Seconds, value=round(duration, 3))
     metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1 if failed else 0)
+    if throttles:
+        metrics.add_metric(name="BedrockThrottles", unit=MetricUnit.Count, value=throttles)
     metrics.flush_metrics()
+
+
+def _throttles(embedder: Any) -> int:
+    stats = getattr(embedder, "stats", None)
+    return int(stats.snapshot().throttles) if stats is not None else 0
 
 
 def run_scheduled(
@@ -150,14 +166,14 @@ def run_scheduled(
                 "duration_s": round(duration, 3),
             },
         )
-        _emit_metrics(None, duration, failed=True)
+        _emit_metrics(None, duration, failed=True, throttles=_throttles(embedder))
         raise
     summary = result.to_json()
     summary["mode"] = _mode(full, rebuild)
     summary["warnings"] = result.warnings[:20]
     summary["warnings_total"] = len(result.warnings)
     log.info("ingest summary", extra=summary)
-    _emit_metrics(summary, time.monotonic() - started, failed=False)
+    _emit_metrics(summary, time.monotonic() - started, failed=False, throttles=summary.get("embed_throttles") or 0)
     return {key: value for key, value in summary.items() if key != "warnings"}
 
 

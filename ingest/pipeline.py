@@ -73,6 +73,7 @@ class IngestSummary:
     embed_calls: int | None = None  # reported by embedders that call a service (Titan: one call per chunk)
     embed_input_tokens: int | None = None
     embed_retries: int | None = None
+    embed_throttles: int | None = None  # ThrottlingExceptions received (each one retried)
     source_calls: int | None = None  # HTTP requests to the source (live Confluence)
     warnings: list[str] = field(default_factory=list)
 
@@ -90,7 +91,7 @@ class IngestSummary:
             deletion_sweep=self.deletion_sweep,
             duration_s=round(self.duration_s, 3),
         )
-        for name in ("embed_calls", "embed_input_tokens", "embed_retries", "source_calls"):
+        for name in ("embed_calls", "embed_input_tokens", "embed_retries", "embed_throttles", "source_calls"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         return out
@@ -109,6 +110,7 @@ class IngestOptions:
     index_type: str = "flat"
     batch_size: int = 64
     max_words: int = 180
+    min_words: int = 40
     deletion_sweep_hours: float = 24.0
 
     @classmethod
@@ -178,7 +180,9 @@ def _build_entry(page: Page, cache: dict[str, np.ndarray], options: IngestOption
     if parsed.warnings:
         summary.parse_warnings += len(parsed.warnings)
         summary.warnings.extend(f"page {page.page_id} ({page.title}): {w}" for w in parsed.warnings)
-    chunks = chunk_page(page.page_id, page.title, page.ancestors, parsed, max_words=options.max_words)
+    chunks = chunk_page(
+        page.page_id, page.title, page.ancestors, parsed, max_words=options.max_words, min_words=options.min_words
+    )
     if not chunks:
         summary.pages_empty += 1
         summary.warnings.append(f"page {page.page_id} ({page.title}): empty body, nothing to index")
@@ -371,6 +375,7 @@ def _embed_missing(
             summary.embed_calls = after.calls - before.calls
             summary.embed_input_tokens = after.input_tokens - before.input_tokens
             summary.embed_retries = after.retries - before.retries
+            summary.embed_throttles = after.throttles - before.throttles
     if not chunks:
         return np.zeros((0, embedder.dimension), dtype=np.float32)
     return np.stack(

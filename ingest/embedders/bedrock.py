@@ -90,26 +90,29 @@ class EmbedStatsSnapshot:
     calls: int
     input_tokens: int
     retries: int
+    throttles: int = 0
 
 
 class EmbedStats:
-    """Successful calls, input tokens and retried calls; thread-safe."""
+    """Successful calls, input tokens, retried calls and ThrottlingExceptions received; thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.calls = 0
         self.input_tokens = 0
         self.retries = 0
+        self.throttles = 0
 
-    def add(self, *, calls: int = 0, tokens: int = 0, retries: int = 0) -> None:
+    def add(self, *, calls: int = 0, tokens: int = 0, retries: int = 0, throttles: int = 0) -> None:
         with self._lock:
             self.calls += calls
             self.input_tokens += tokens
             self.retries += retries
+            self.throttles += throttles
 
     def snapshot(self) -> EmbedStatsSnapshot:
         with self._lock:
-            return EmbedStatsSnapshot(self.calls, self.input_tokens, self.retries)
+            return EmbedStatsSnapshot(self.calls, self.input_tokens, self.retries, self.throttles)
 
 
 class TitanEmbedder:
@@ -188,6 +191,7 @@ class TitanEmbedder:
                 code, message = str(error.get("Code", "")), str(error.get("Message", ""))
                 status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
                 if code in RETRYABLE or status in (429, 500, 502, 503, 504):
+                    self.stats.add(throttles=int(code == "ThrottlingException"))
                     if attempt == self.max_attempts:
                         raise EmbeddingError(
                             f"Bedrock kept answering {code or status} for {self.model_id} after {attempt} attempts; "

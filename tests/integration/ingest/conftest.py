@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from fakes.aws import MotoServer
-from fakes.bedrock import BedrockFake
 from fakes.clock import FakeClock
 from fakes.confluence import ConfluenceFake
+from fakes.moto_server import MotoServer
+from fakes.titan import TitanFake
 
 
 @pytest.fixture
@@ -23,8 +23,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def bedrock(monkeypatch: pytest.MonkeyPatch) -> Iterator[BedrockFake]:
-    with BedrockFake() as fake:
+def bedrock(monkeypatch: pytest.MonkeyPatch) -> Iterator[TitanFake]:
+    with TitanFake() as fake:
         monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", fake.url)
         yield fake
 

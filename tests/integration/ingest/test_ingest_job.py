@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
-from fakes.bedrock import BedrockFake
 from fakes.confluence import ConfluenceFake, load_export_into
+from fakes.titan import TitanFake
 from support import SAMPLE_EXPORT
 
 import handler
@@ -21,7 +21,7 @@ CONTEXT = SimpleNamespace(aws_request_id="req-1", function_name="helpdesk-ingest
 
 @pytest.fixture
 def lambda_env(
-    monkeypatch: pytest.MonkeyPatch, bucket: str, confluence: ConfluenceFake, bedrock: BedrockFake, tmp_path
+    monkeypatch: pytest.MonkeyPatch, bucket: str, confluence: ConfluenceFake, bedrock: TitanFake, tmp_path
 ) -> dict:
     job._SECRETS.clear()
     secret = boto3.client("secretsmanager").create_secret(
@@ -46,7 +46,7 @@ def lines(out: str) -> list[dict]:
 
 
 def test_scheduled_run_indexes_with_bedrock_logs_one_summary_and_emits_metrics(
-    lambda_env: dict, bedrock: BedrockFake, capsys: pytest.CaptureFixture
+    lambda_env: dict, bedrock: TitanFake, capsys: pytest.CaptureFixture
 ) -> None:
     result = handler.ingest_handler({}, CONTEXT)
     assert result["pages_seen"] == 49 and result["chunks_embedded"] == bedrock.calls > 100
@@ -59,13 +59,15 @@ def test_scheduled_run_indexes_with_bedrock_logs_one_summary_and_emits_metrics(
     names = {m["Name"] for x in emf for d in x["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
     assert {"PagesChanged", "ChunksEmbedded", "DurationSeconds", "Failures"} <= names
     assert emf[0]["ChunksEmbedded"] == [result["chunks_embedded"]] and emf[0]["Failures"] == [0]
+    assert emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ITHelpdesk" and emf[0]["service"] == "it-helpdesk"
+    assert "BedrockThrottles" not in emf[0]
     assert "fake-token" not in json.dumps(out)
     bundle = S3IndexStore(lambda_env["HELPDESK_INDEX"], cache_dir=lambda_env["HELPDESK_INDEX_CACHE_DIR"]).load()
     assert bundle.embedder_id == "bedrock/amazon.titan-embed-text-v2:0" and bundle.dimension == 256
 
 
 def test_unchanged_second_run_embeds_nothing_and_full_event_sweeps(
-    lambda_env: dict, bedrock: BedrockFake, confluence: ConfluenceFake
+    lambda_env: dict, bedrock: TitanFake, confluence: ConfluenceFake
 ) -> None:
     first = handler.ingest_handler({}, CONTEXT)
     calls = bedrock.calls
@@ -125,3 +127,17 @@ def test_missing_index_location_is_a_configuration_failure(
         handler.ingest_handler({}, CONTEXT)
     out = lines(capsys.readouterr().out)
     assert [x["alarm"] for x in out if x.get("level") == "ERROR"] == ["helpdesk-ingest-failed"]
+
+
+def test_titan_throttling_is_counted_for_the_bedrock_alarm(
+    lambda_env: dict, bedrock: TitanFake, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "ITHelpdesk")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "it-helpdesk")
+    monkeypatch.setattr("ingest.embedders.bedrock.TitanEmbedder._delay", lambda self, attempt: 0.0)
+    bedrock.script(["ThrottlingException"] * 3 + ["ServiceUnavailableException"])
+    result = handler.ingest_handler({"full": False}, CONTEXT)
+    assert result["embed_throttles"] == 3 and result["embed_retries"] == 4 and result["mode"] == "incremental"
+    emf = [x for x in lines(capsys.readouterr().out) if "_aws" in x]
+    assert emf[0]["BedrockThrottles"] == [3] and emf[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
+    assert emf[0]["service"] == "it-helpdesk"

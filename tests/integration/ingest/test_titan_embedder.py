@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes.bedrock import NOT_ENABLED, BedrockFake
 from fakes.clock import FakeClock
+from fakes.titan import NOT_ENABLED, TitanFake
 from support import page_object, write_export
 
 from helpdesk.settings import Settings
@@ -27,7 +27,7 @@ def titan(clock: FakeClock | None = None, **kw) -> TitanEmbedder:
 
 
 @pytest.mark.parametrize("dims", [256, 512, 1024])
-def test_embeds_normalised_vectors_of_the_configured_dimension(bedrock: BedrockFake, dims: int) -> None:
+def test_embeds_normalised_vectors_of_the_configured_dimension(bedrock: TitanFake, dims: int) -> None:
     emb = titan(dimensions=dims)
     out = emb.embed_documents(TEXTS)
     assert out.shape == (20, dims) and out.dtype == np.float32
@@ -42,19 +42,19 @@ def test_embeds_normalised_vectors_of_the_configured_dimension(bedrock: BedrockF
     assert int(np.argmax(out @ q)) == 3
 
 
-def test_configured_model_id_is_the_one_called(bedrock: BedrockFake) -> None:
+def test_configured_model_id_is_the_one_called(bedrock: TitanFake) -> None:
     titan(model_id="amazon.titan-embed-text-v2:0-custom").embed_query("hello")
     assert bedrock.models == {"amazon.titan-embed-text-v2:0-custom"}
 
 
-def test_generic_endpoint_setting_is_honoured(bedrock: BedrockFake, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generic_endpoint_setting_is_honoured(bedrock: TitanFake, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
     monkeypatch.setenv("AWS_ENDPOINT_URL", bedrock.url)
     titan().embed_query("hello")
     assert bedrock.calls == 1
 
 
-def test_throttling_sequence_is_retried_with_backoff(bedrock: BedrockFake) -> None:
+def test_throttling_sequence_is_retried_with_backoff(bedrock: TitanFake) -> None:
     bedrock.script(
         ["ThrottlingException", "ThrottlingException", "ServiceUnavailableException", "ModelTimeoutException"]
     )
@@ -64,10 +64,10 @@ def test_throttling_sequence_is_retried_with_backoff(bedrock: BedrockFake) -> No
     assert out.shape == (3, 256)
     assert clock.sleeps == [0.5, 1.0, 2.0, 4.0]  # exponential, capped, jittered (rng fixed at the top)
     snap = emb.stats.snapshot()
-    assert (snap.calls, snap.retries) == (3, 4) and bedrock.errors_sent == 4
+    assert (snap.calls, snap.retries, snap.throttles) == (3, 4, 2) and bedrock.errors_sent == 4
 
 
-def test_throttling_that_never_ends_stops_with_advice(bedrock: BedrockFake) -> None:
+def test_throttling_that_never_ends_stops_with_advice(bedrock: TitanFake) -> None:
     bedrock.deny_all("ThrottlingException")
     clock = FakeClock()
     with pytest.raises(EmbeddingError, match="HELPDESK_EMBED_CONCURRENCY"):
@@ -75,7 +75,7 @@ def test_throttling_that_never_ends_stops_with_advice(bedrock: BedrockFake) -> N
     assert len(clock.sleeps) == 3 and bedrock.errors_sent == 4
 
 
-def test_access_denied_stops_at_once_naming_model_and_iam_action(bedrock: BedrockFake) -> None:
+def test_access_denied_stops_at_once_naming_model_and_iam_action(bedrock: TitanFake) -> None:
     bedrock.deny_all("AccessDeniedException")
     clock = FakeClock()
     with pytest.raises(EmbeddingAccessDenied) as info:
@@ -84,26 +84,26 @@ def test_access_denied_stops_at_once_naming_model_and_iam_action(bedrock: Bedroc
     assert clock.sleeps == [] and bedrock.errors_sent <= 8  # the pool stops; nothing is retried
 
 
-def test_model_not_enabled_says_so(bedrock: BedrockFake) -> None:
+def test_model_not_enabled_says_so(bedrock: TitanFake) -> None:
     bedrock.deny_all("AccessDeniedException", NOT_ENABLED)
     with pytest.raises(EmbeddingAccessDenied, match=r"not enabled.*Model access.*bedrock:InvokeModel"):
         titan().embed_query("x")
 
 
-def test_unknown_model_is_a_clear_error(bedrock: BedrockFake) -> None:
+def test_unknown_model_is_a_clear_error(bedrock: TitanFake) -> None:
     bedrock.deny_all("ResourceNotFoundException")
     with pytest.raises(EmbeddingError, match="HELPDESK_BEDROCK_EMBED_MODEL"):
         titan().embed_query("x")
 
 
-def test_concurrency_is_bounded(bedrock: BedrockFake) -> None:
+def test_concurrency_is_bounded(bedrock: TitanFake) -> None:
     bedrock.latency = 0.02
     emb = titan(concurrency=3)
     emb.embed_documents([f"text {i}" for i in range(60)])
     assert 1 < bedrock.max_in_flight <= 3 and bedrock.calls == 60
 
 
-def test_ingest_summary_reports_calls_and_tokens(bedrock: BedrockFake, tmp_path: Path) -> None:
+def test_ingest_summary_reports_calls_and_tokens(bedrock: TitanFake, tmp_path: Path) -> None:
     pages = [page_object(str(i), f"Guide {i}", f"<h2>Steps</h2><p>Open the tool number {i}.</p>") for i in range(12)]
     emb = titan()
     s = run_ingest(ExportSource(write_export(tmp_path / "e", pages)), emb, LocalIndexStore(tmp_path / "i"))
@@ -114,7 +114,7 @@ def test_ingest_summary_reports_calls_and_tokens(bedrock: BedrockFake, tmp_path:
     assert again["embed_calls"] == again["chunks_embedded"] == 0 and bedrock.calls == 12
 
 
-def test_access_denied_during_ingest_publishes_nothing(bedrock: BedrockFake, tmp_path: Path) -> None:
+def test_access_denied_during_ingest_publishes_nothing(bedrock: TitanFake, tmp_path: Path) -> None:
     store = LocalIndexStore(tmp_path / "i")
     pages = [page_object("1", "One", "<p>First page.</p>")]
     run_ingest(ExportSource(write_export(tmp_path / "e", pages)), titan(), store)
@@ -126,7 +126,7 @@ def test_access_denied_during_ingest_publishes_nothing(bedrock: BedrockFake, tmp
     assert store.current_version() == version
 
 
-def test_factory_selects_titan_from_settings(bedrock: BedrockFake) -> None:
+def test_factory_selects_titan_from_settings(bedrock: TitanFake) -> None:
     from helpdesk.factory import build_embedder
 
     settings = Settings.from_env(

@@ -1,4 +1,5 @@
-"""A local HTTP fake of bedrock-runtime `InvokeModel` for Titan Text Embeddings v2, on 127.0.0.1.
+"""A local HTTP fake of bedrock-runtime `InvokeModel` for Titan Text Embeddings v2, on 127.0.0.1 (embeddings only;
+Converse and Rerank have their own fake).
 
 Reached by the real boto3 client through `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` (or `endpoint_url=fake.url`).
 Embeddings are deterministic bag-of-words hashes of the input, so similar texts get similar vectors and retrieval
@@ -53,7 +54,7 @@ def fake_vector(text: str, dimensions: int) -> np.ndarray:
     return v / n if n else v
 
 
-class BedrockFake:
+class TitanFake:
     def __init__(self, *, latency: float = 0.0) -> None:
         self.latency = latency
         self.calls = 0
@@ -76,7 +77,7 @@ class BedrockFake:
     def deny_all(self, code: str = "AccessDeniedException", message: str | None = None) -> None:
         self._deny = (code, message or MESSAGES.get(code, code))
 
-    def start(self) -> BedrockFake:
+    def start(self) -> TitanFake:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -101,7 +102,7 @@ class BedrockFake:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> BedrockFake:
+    def __enter__(self) -> TitanFake:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
