@@ -44,7 +44,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     source = build_source(settings, args.source)
     store = build_index_store(settings, args.index)
     embedder = build_embedder(settings)
-    options = IngestOptions(full=args.full, exclude_labels=settings.exclude_labels)
+    options = IngestOptions.from_settings(settings, full=args.full)
     summary = run_ingest(source, embedder, store, options, progress=_progress)
     for warning in summary.warnings[:20]:
         print(f"warning: {warning}", file=sys.stderr)
@@ -255,7 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     ing = sub.add_parser("ingest", help="build or update the index from a knowledge source")
-    ing.add_argument("--source", required=True, help="export:PATH (a folder of Confluence REST JSON files)")
+    ing.add_argument(
+        "--source",
+        required=True,
+        help="export:PATH (a folder of Confluence REST JSON files) or confluence:[SPACE,...] (live; default spaces: "
+        "CONFLUENCE_SPACES)",
+    )
     ing.add_argument("--index", help="index LOCATION (default: $HELPDESK_HOME/index)")
     ing.add_argument("--full", action="store_true", help="rebuild everything, re-embedding every chunk")
     ing.add_argument("--json", action="store_true", help="print a JSON summary as the last line")

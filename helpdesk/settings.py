@@ -105,6 +105,9 @@ class Settings:
     index_keep_versions: int = 5
     index_refresh_seconds: int = 60  # readers re-check the S3 pointer at most this often
     index_cache_dir: str = "/tmp/helpdesk-index"
+    confluence_timeout_seconds: float = 30.0  # one HTTP request to Confluence
+    confluence_retry_budget_seconds: float = 120.0  # total time one Confluence request may spend retrying
+    index_type: str = "sq8"  # sq8 (8-bit scalar quantised, see docs/decisions/0003) | flat (exact float32)
 
     # --- answering on Bedrock (issue 4) ------------------------------------------------------------
     bedrock_chat_model: str = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
@@ -172,6 +175,9 @@ class Settings:
             index_keep_versions=_int(env, "HELPDESK_INDEX_KEEP_VERSIONS", 5, 1, 1000),
             index_refresh_seconds=_int(env, "HELPDESK_INDEX_REFRESH_SECONDS", 60, 0, 86_400),
             index_cache_dir=_get(env, "HELPDESK_INDEX_CACHE_DIR", "/tmp/helpdesk-index"),
+            confluence_timeout_seconds=_float(env, "CONFLUENCE_TIMEOUT_SECONDS", 30.0, 1.0, 600.0),
+            confluence_retry_budget_seconds=_float(env, "CONFLUENCE_RETRY_BUDGET_SECONDS", 120.0, 0.0, 3600.0),
+            index_type=_choice(env, "HELPDESK_INDEX_TYPE", "sq8", ("sq8", "flat")),
             bedrock_chat_model=_get(env, "HELPDESK_BEDROCK_CHAT_MODEL", "us.anthropic.claude-3-5-haiku-20241022-v1:0"),
             answer_max_tokens=_int(env, "HELPDESK_ANSWER_MAX_TOKENS", 700, 50, 4096),
             answer_temperature=_float(env, "HELPDESK_ANSWER_TEMPERATURE", 0.1, 0.0, 1.0),

@@ -17,3 +17,7 @@ class IndexCorrupt(IndexStoreError):
 
 class EmbedderMismatch(IndexStoreError):
     """The index was built by another embedder than the one configured."""
+
+
+class PublishConflict(IndexStoreError):
+    """Another ingest moved the pointer while this one was publishing; this run's version was not made current."""

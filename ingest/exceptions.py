@@ -13,3 +13,11 @@ class SourceError(IngestError):
 
 class EmbeddingError(IngestError):
     """The embedder failed in a way a retry will not fix."""
+
+
+class ConfluenceUnavailable(SourceError):
+    """Confluence stayed unreachable (timeouts, 5xx, 429) for the whole retry budget; nothing was published."""
+
+
+class EmbeddingAccessDenied(EmbeddingError):
+    """The embedding model refused the caller (IAM or model access); retrying cannot help."""

@@ -1,4 +1,16 @@
-"""Ingest: source pages -> structured text -> chunks -> embeddings (reused when unchanged) -> a published index."""
+"""Ingest: source pages -> structured text -> chunks -> embeddings (reused when unchanged) -> a published index.
+
+Incremental by construction:
+- the previous index is the state: its page table (id -> version, content hash), its chunks and their embeddings
+  (the embedding cache, valid for the same embedder id and dimension), and `extra["ingest_state"]` (watermark and
+  last deletion sweep, see `ingest.state`);
+- an unchanged page costs its listing entry; a changed page is re-parsed and re-chunked, and only chunks whose
+  content hash is new are embedded;
+- sources that list everything each run (exports) show deletions directly; incremental sources (live Confluence)
+  list what changed since the watermark, plus the full id listing when the sweep is due. A page is dropped only when
+  two id listings in a row miss it, so a listing that shifts under concurrent edits cannot delete a live page;
+- nothing is published when the run fails part-way, or when nothing changed.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +19,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from index_store.base import IndexStore
-from index_store.exceptions import IndexCorrupt, IndexNotFound
+from index_store.exceptions import IndexCorrupt, IndexNotFound, IndexStoreError
 from index_store.format import IndexBundle, StoredChunk, StoredPage, build_faiss_index, new_version_id
 from index_store.lexical import LexicalIndex
 from ingest.chunk import chunk_page
@@ -20,6 +32,10 @@ from ingest.embedders.base import Embedder
 from ingest.model import Page
 from ingest.parse import parse_storage
 from ingest.sources.base import KnowledgeSource
+from ingest.state import IngestState, advance_watermark, format_when, plan_listing
+
+if TYPE_CHECKING:
+    from helpdesk.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -46,11 +62,19 @@ class IngestSummary:
     chunks_reused: int = 0
     index_version: str = ""
     pages_skipped: int = 0
+    pages_restricted: int = 0
     pages_empty: int = 0
     parse_warnings: int = 0
     source_warnings: int = 0
     duration_s: float = 0.0
     published: bool = False
+    listing: str = "full"  # full | incremental
+    deletion_sweep: bool = False
+    embed_calls: int | None = None  # reported by embedders that call a service (Titan: one call per chunk)
+    embed_input_tokens: int | None = None
+    embed_retries: int | None = None
+    embed_throttles: int | None = None  # ThrottlingExceptions received (each one retried)
+    source_calls: int | None = None  # HTTP requests to the source (live Confluence)
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -58,12 +82,18 @@ class IngestSummary:
         out: dict[str, Any] = {name: getattr(self, name) for name in CONTRACT_FIELDS}
         out.update(
             pages_skipped=self.pages_skipped,
+            pages_restricted=self.pages_restricted,
             pages_empty=self.pages_empty,
             parse_warnings=self.parse_warnings,
             source_warnings=self.source_warnings,
             published=self.published,
+            listing=self.listing,
+            deletion_sweep=self.deletion_sweep,
             duration_s=round(self.duration_s, 3),
         )
+        for name in ("embed_calls", "embed_input_tokens", "embed_retries", "embed_throttles", "source_calls"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
         return out
 
 
@@ -73,13 +103,35 @@ def _no_progress(items: Iterable[T], _desc: str, _total: int) -> Iterable[T]:
 
 @dataclass(frozen=True)
 class IngestOptions:
-    full: bool = False
+    full: bool = False  # rebuild: list everything and re-embed every chunk
+    sweep: bool = False  # list everything (deletions included) but reuse the embedding cache
     exclude_labels: tuple[str, ...] = ("helpdesk-exclude",)
     skip_restricted: bool = True
     index_type: str = "flat"
     batch_size: int = 64
     max_words: int = 180
     min_words: int = 40
+    deletion_sweep_hours: float = 24.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, full: bool = False, sweep: bool = False) -> IngestOptions:
+        return cls(
+            full=full,
+            sweep=sweep,
+            exclude_labels=settings.exclude_labels,
+            skip_restricted=settings.skip_restricted,
+            index_type=settings.index_type,
+            deletion_sweep_hours=settings.deletion_sweep_hours,
+        )
+
+
+@dataclass
+class _Entry:
+    """One page as it goes into the new index."""
+
+    page: StoredPage
+    chunks: list[StoredChunk]
+    vectors: list[np.ndarray | None]
 
 
 def _load_previous(store: IndexStore, embedder: Embedder, summary: IngestSummary) -> IndexBundle | None:
@@ -98,10 +150,61 @@ def _load_previous(store: IndexStore, embedder: Embedder, summary: IngestSummary
     return prev
 
 
+def _published_page_ids(store: IndexStore) -> set[str]:
+    try:
+        return set(store.load().pages)
+    except IndexStoreError:
+        return set()
+
+
 def _in_scope(page: Page, options: IngestOptions) -> bool:
     if options.skip_restricted and page.restricted:
         return False
     return not set(page.labels) & set(options.exclude_labels)
+
+
+def _stored_page(page: Page) -> StoredPage:
+    return StoredPage(
+        page_id=page.page_id,
+        title=page.title,
+        url=page.url,
+        version=page.version,
+        content_hash=page.content_hash,
+        space_key=page.space_key,
+        labels=page.labels,
+    )
+
+
+def _build_entry(page: Page, cache: dict[str, np.ndarray], options: IngestOptions, summary: IngestSummary) -> _Entry:
+    parsed = parse_storage(page.body)
+    if parsed.warnings:
+        summary.parse_warnings += len(parsed.warnings)
+        summary.warnings.extend(f"page {page.page_id} ({page.title}): {w}" for w in parsed.warnings)
+    chunks = chunk_page(
+        page.page_id, page.title, page.ancestors, parsed, max_words=options.max_words, min_words=options.min_words
+    )
+    if not chunks:
+        summary.pages_empty += 1
+        summary.warnings.append(f"page {page.page_id} ({page.title}): empty body, nothing to index")
+    stored = [
+        StoredChunk(
+            chunk_id=c.chunk_id,
+            content_hash=c.content_hash,
+            page_id=c.page_id,
+            ordinal=c.ordinal,
+            title=c.title,
+            url=page.url,
+            breadcrumb=tuple(c.breadcrumb),
+            heading=c.heading,
+            body=c.body,
+        )
+        for c in chunks
+    ]
+    return _Entry(_stored_page(page), stored, [cache.get(c.content_hash) for c in stored])
+
+
+def _total(items: Iterable[Any]) -> Any:
+    return len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
 
 
 def run_ingest(
@@ -112,87 +215,89 @@ def run_ingest(
     *,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> IngestSummary:
     options = options or IngestOptions()
     progress = progress or _no_progress
-    started = clock()
+    started, started_at = clock(), now()
     summary = IngestSummary()
     prev = None if options.full else _load_previous(store, embedder, summary)
+    before = _published_page_ids(store) if options.full else set()  # only to report deletions honestly
 
-    prev_chunks: dict[str, list[int]] = {}
+    prev_rows: dict[str, list[int]] = {}
     cache: dict[str, np.ndarray] = {}
     if prev is not None:
         assert prev.embeddings is not None
         for row, chunk in enumerate(prev.chunks):
-            prev_chunks.setdefault(chunk.page_id, []).append(row)
+            prev_rows.setdefault(chunk.page_id, []).append(row)
             cache[chunk.content_hash] = prev.embeddings[row]
 
-    listed = list(source.pages(None))
-    all_ids = source.page_ids()
-    summary.pages_seen = len(listed)
+    def carried(pid: str) -> _Entry:
+        assert prev is not None and prev.embeddings is not None
+        rows = prev_rows.get(pid, [])
+        return _Entry(prev.pages[pid], [prev.chunks[r] for r in rows], [prev.embeddings[r] for r in rows])
 
-    kept_pages: dict[str, StoredPage] = {}
-    kept_chunks: list[StoredChunk] = []
-    kept_vectors: list[np.ndarray | None] = []
-    changed = 0
-    for page in progress(listed, "parsing", len(listed)):
+    incremental = bool(getattr(source, "incremental", False))
+    source_key = str(getattr(source, "state_key", ""))
+    prev_state = IngestState.from_extra(prev.extra) if prev is not None else None
+    plan = plan_listing(
+        prev_state,
+        incremental=incremental,
+        source_key=source_key,
+        full=options.full,
+        sweep=options.sweep,
+        sweep_hours=options.deletion_sweep_hours,
+        now=started_at,
+    )
+    summary.listing = "full" if plan.since is None else "incremental"
+    summary.deletion_sweep = plan.since is None or plan.sweep
+    log.info("ingest listing", extra={"listing": summary.listing, "reason": plan.reason})
+
+    entries: dict[str, _Entry] = {}
+    listed: dict[str, int] = {}  # page id -> version listed (the highest, should a page be listed twice)
+    watermark = prev_state.watermark if prev_state and plan.since else None
+    changed: set[str] = set()
+    refreshed = 0  # same content, new version or labels: the page record is updated, nothing is embedded
+    pages_iter = source.pages(plan.since)
+    for page in progress(pages_iter, "parsing", _total(pages_iter)):
+        if page.page_id in listed and listed[page.page_id] >= page.version:
+            continue
+        listed[page.page_id] = page.version
+        watermark = advance_watermark(watermark, page.last_modified)
+        entries.pop(page.page_id, None)
+        changed.discard(page.page_id)
         if not _in_scope(page, options):
-            summary.pages_skipped += 1
+            summary.pages_restricted += int(options.skip_restricted and page.restricted)
             continue
         old = prev.pages.get(page.page_id) if prev else None
-        if prev is not None and old is not None and old.content_hash == page.content_hash:
-            rows = prev_chunks.get(page.page_id, [])
-            kept_pages[page.page_id] = old
-            kept_chunks.extend(prev.chunks[r] for r in rows)
-            kept_vectors.extend(prev.embeddings[r] for r in rows)  # type: ignore[index]
+        if old is not None and old.content_hash == page.content_hash:
+            entries[page.page_id] = carried(page.page_id)
+            if (old.version, old.labels) != (page.version, page.labels):
+                entries[page.page_id].page = _stored_page(page)
+                refreshed += 1
             continue
-        changed += 1
-        parsed = parse_storage(page.body)
-        if parsed.warnings:
-            summary.parse_warnings += len(parsed.warnings)
-            summary.warnings.extend(f"page {page.page_id} ({page.title}): {w}" for w in parsed.warnings)
-        chunks = chunk_page(
-            page.page_id, page.title, page.ancestors, parsed, max_words=options.max_words, min_words=options.min_words
-        )
-        if not chunks:
-            summary.pages_empty += 1
-            summary.warnings.append(f"page {page.page_id} ({page.title}): empty body, nothing to index")
-        kept_pages[page.page_id] = StoredPage(
-            page_id=page.page_id,
-            title=page.title,
-            url=page.url,
-            version=page.version,
-            content_hash=page.content_hash,
-            space_key=page.space_key,
-            labels=page.labels,
-        )
-        for c in chunks:
-            kept_chunks.append(
-                StoredChunk(
-                    chunk_id=c.chunk_id,
-                    content_hash=c.content_hash,
-                    page_id=c.page_id,
-                    ordinal=c.ordinal,
-                    title=c.title,
-                    url=page.url,
-                    breadcrumb=tuple(c.breadcrumb),
-                    heading=c.heading,
-                    body=c.body,
-                )
-            )
-            kept_vectors.append(cache.get(c.content_hash))
+        changed.add(page.page_id)
+        entries[page.page_id] = _build_entry(page, cache, options, summary)
+    summary.pages_seen = len(listed)
+    summary.pages_skipped = len(listed) - len(entries)
 
-    # Pages the source did not list but still has (an incremental listing) are carried over unchanged.
+    # An incremental listing shows only what changed: carry the other pages over, unless the sweep says they are gone.
+    if prev is not None and plan.since is not None:
+        candidates = set(prev.pages) - set(listed)
+        if plan.sweep:
+            gone = candidates - source.page_ids()
+            if gone:  # confirm with a second listing: a page counts as gone only when both miss it
+                gone &= candidates - source.page_ids()
+            candidates -= gone
+        for pid in sorted(candidates):
+            entries[pid] = carried(pid)
     if prev is not None:
-        listed_ids = {p.page_id for p in listed}
-        for pid in sorted((set(prev.pages) & all_ids) - listed_ids):
-            kept_pages[pid] = prev.pages[pid]
-            rows = prev_chunks.get(pid, [])
-            kept_chunks.extend(prev.chunks[r] for r in rows)
-            kept_vectors.extend(prev.embeddings[r] for r in rows)  # type: ignore[index]
-        summary.pages_deleted = len(set(prev.pages) - set(kept_pages))
-    summary.pages_changed = changed
+        before = set(prev.pages)
+    summary.pages_deleted = len(before - set(entries))
+    summary.pages_changed = len(changed)
 
+    kept_chunks = [c for e in entries.values() for c in e.chunks]
+    kept_vectors = [v for e in entries.values() for v in e.vectors]
     vectors = _embed_missing(embedder, kept_chunks, kept_vectors, options, progress, summary)
     summary.chunks_total = len(kept_chunks)
     summary.chunks_reused = summary.chunks_total - sum(1 for v in kept_vectors if v is None)
@@ -200,8 +305,18 @@ def run_ingest(
     if report is not None:
         summary.source_warnings = len(report.warnings)
         summary.warnings[:0] = report.warnings
+    if hasattr(source, "calls"):
+        summary.source_calls = int(source.calls)
 
-    if prev is not None and changed == 0 and summary.pages_deleted == 0:
+    state = IngestState()
+    if incremental:
+        swept = summary.deletion_sweep
+        last_sweep = format_when(started_at) if swept else (prev_state.last_sweep if prev_state else None)
+        state = IngestState(source_key, watermark, last_sweep)
+    state_changed = incremental and state != prev_state
+    retyped = prev is not None and prev.index_type != options.index_type
+    unchanged = not changed and not refreshed and summary.pages_deleted == 0
+    if prev is not None and unchanged and not state_changed and not retyped:
         summary.index_version = prev.version
         summary.duration_s = clock() - started
         return summary
@@ -213,13 +328,14 @@ def run_ingest(
         embedder_id=embedder.embedder_id,
         dimension=embedder.dimension,
         chunks=chunks,
-        pages=dict(sorted(kept_pages.items())),
+        pages={pid: entries[pid].page for pid in sorted(entries)},
         index=build_faiss_index(matrix, embedder.dimension, options.index_type),
         lexical=LexicalIndex.build([f"{c.header}\n{c.body}" for c in chunks]),
         embeddings=matrix,
         version=new_version_id(),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         index_type=options.index_type,
+        extra=state.to_extra() if incremental else {},
     )
     summary.index_version = store.publish(bundle)
     summary.published = True
@@ -242,13 +358,24 @@ def _embed_missing(
             todo[chunk.content_hash] = f"{chunk.header}\n{chunk.body}"
     hashes = list(todo)
     fresh: dict[str, np.ndarray] = {}
-    batches = [hashes[i : i + options.batch_size] for i in range(0, len(hashes), options.batch_size)]
-    for batch in progress(batches, "embedding", len(batches)):
-        out = np.asarray(embedder.embed_documents([todo[h] for h in batch]), dtype=np.float32)
-        if out.shape != (len(batch), embedder.dimension):
-            raise ValueError(f"embedder returned shape {out.shape} for {len(batch)} texts")
-        fresh.update(zip(batch, out, strict=True))
-        summary.chunks_embedded += len(batch)
+    batch_size = int(getattr(embedder, "batch_size", 0) or options.batch_size)
+    stats = getattr(embedder, "stats", None)
+    before = stats.snapshot() if stats is not None else None
+    batches = [hashes[i : i + batch_size] for i in range(0, len(hashes), batch_size)]
+    try:
+        for batch in progress(batches, "embedding", len(batches)):
+            out = np.asarray(embedder.embed_documents([todo[h] for h in batch]), dtype=np.float32)
+            if out.shape != (len(batch), embedder.dimension):
+                raise ValueError(f"embedder returned shape {out.shape} for {len(batch)} texts")
+            fresh.update(zip(batch, out, strict=True))
+            summary.chunks_embedded += len(batch)
+    finally:
+        if stats is not None and before is not None:
+            after = stats.snapshot()
+            summary.embed_calls = after.calls - before.calls
+            summary.embed_input_tokens = after.input_tokens - before.input_tokens
+            summary.embed_retries = after.retries - before.retries
+            summary.embed_throttles = after.throttles - before.throttles
     if not chunks:
         return np.zeros((0, embedder.dimension), dtype=np.float32)
     return np.stack(

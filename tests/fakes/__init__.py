@@ -1,0 +1,1 @@
+"""Local stand-ins for external services, started by the tests themselves."""
