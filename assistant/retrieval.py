@@ -8,15 +8,19 @@ The chunks of a page keep their own chunk-level RRF order, which `assistant.sour
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from index_store.base import IndexStore
 from index_store.format import IndexBundle, StoredChunk
 from ingest.embedders.base import Embedder
 
+log = logging.getLogger(__name__)
 RRF_K = 60
 DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHT = 1.0
@@ -183,3 +187,67 @@ def top_chunks(hits: Sequence[PageHit], per_page: int = 3) -> list[ChunkHit]:
     for page in hits:
         out.extend(page.chunks[:per_page])
     return out
+
+
+class RefreshingRetriever:
+    """Serves the published index and picks up new versions while the process lives (a warm Lambda, `serve`).
+
+    The pointer is re-read at most every `refresh_seconds`; a new version is loaded, checked against the embedder
+    and swapped in. A version that cannot be read (corrupt, built by another embedder, S3 unreachable) is logged
+    and the loaded one keeps serving.
+    """
+
+    def __init__(
+        self,
+        store: IndexStore,
+        embedder: Embedder,
+        *,
+        candidates: int = 50,
+        refresh_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        bundle: IndexBundle | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.candidates = candidates
+        self.refresh_seconds = refresh_seconds
+        self.clock = clock
+        self._retriever = HybridRetriever(self._checked(bundle or store.load()), embedder, candidates=candidates)
+        self._checked_at = clock()
+
+    @property
+    def bundle(self) -> IndexBundle:
+        return self._retriever.bundle
+
+    def _checked(self, bundle: IndexBundle) -> IndexBundle:
+        from index_store.format import check_embedder
+
+        manifest = {"embedder": {"id": bundle.embedder_id, "dimension": bundle.dimension}}
+        check_embedder(manifest, self.embedder.embedder_id, self.embedder.dimension, self.store.location)
+        return bundle
+
+    def refresh(self) -> bool:
+        """Load the published version if it changed; True when a new version was swapped in."""
+        from index_store.exceptions import IndexStoreError
+
+        self._checked_at = self.clock()
+        try:
+            if self.store.current_version() == self.bundle.version:
+                return False
+            bundle = self._checked(self.store.load())
+        except IndexStoreError as exc:
+            log.error(
+                "published index not loaded, still serving the loaded version",
+                extra={"serving_version": self.bundle.version, "reason": str(exc)},
+            )
+            return False
+        if bundle.version == self.bundle.version:
+            return False
+        self._retriever = HybridRetriever(bundle, self.embedder, candidates=self.candidates)
+        log.info("index version swapped in", extra={"index_version": bundle.version})
+        return True
+
+    def retrieve(self, query: str, k: int = 10) -> RetrievalResult:
+        if self.clock() - self._checked_at >= self.refresh_seconds:
+            self.refresh()
+        return self._retriever.retrieve(query, k=k)

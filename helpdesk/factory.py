@@ -9,18 +9,22 @@ from assistant.service import Assistant
 from assistant.tickets.base import OutboxStore
 from helpdesk.settings import Settings, SettingsError
 from index_store.base import IndexStore
-from index_store.format import check_embedder
 from ingest.embedders.base import Embedder
 from ingest.sources.base import KnowledgeSource
 
 
-def build_embedder(settings: Settings) -> Embedder:
+def build_embedder(settings: Settings, *, for_queries: bool = False) -> Embedder:
+    """`for_queries`: the answering path, where a user is waiting, so Bedrock retries are bounded to seconds."""
     if settings.embedder == "local":
         from ingest.embedders.local import StaticEmbedder
 
         return StaticEmbedder()
     from ingest.embedders.bedrock import TitanEmbedder  # issue 3
 
+    if for_queries:  # 4 attempts, at most ~3.5 s of backoff: then the user gets the polite reply and a ticket
+        return TitanEmbedder(
+            settings.bedrock_embed_model, settings.embed_dimensions, concurrency=1, max_attempts=4, max_delay=2.0
+        )
     return TitanEmbedder.from_settings(settings)
 
 
@@ -82,18 +86,17 @@ def build_assistant(
     settings: Settings, location: str | None = None, *, with_tickets: bool = True, embedder: Embedder | None = None
 ) -> Assistant:
     """Load the published index and wire retrieval, answerer, gate, tickets and mail."""
-    from assistant.retrieval import HybridRetriever, Retriever
+    from assistant.retrieval import RefreshingRetriever, Retriever
 
     store = build_index_store(settings, location)
-    bundle = store.load()
-    embedder = embedder or build_embedder(settings)
-    check_embedder(
-        {"embedder": {"id": bundle.embedder_id, "dimension": bundle.dimension}},
-        embedder.embedder_id,
-        embedder.dimension,
-        store.location,
+    bundle = store.load()  # fails fast and clearly when there is no index
+    retriever: Retriever = RefreshingRetriever(
+        store,
+        embedder or build_embedder(settings, for_queries=True),
+        candidates=settings.retrieval_candidates,
+        refresh_seconds=settings.index_refresh_seconds,
+        bundle=bundle,
     )
-    retriever: Retriever = HybridRetriever(bundle, embedder, candidates=settings.retrieval_candidates)
     if settings.rerank_model_arn:  # issue 4: optional Bedrock rerank of the fused pages
         from assistant.rerank import BedrockReranker, RerankingRetriever
 

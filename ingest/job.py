@@ -23,13 +23,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+# Powertools reads POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE (the CDK app sets "it-helpdesk" and
+# "ITHelpdesk"); these defaults apply only where they are not set (local runs, tests).
+from helpdesk.metrics import DEFAULT_NAMESPACE, DEFAULT_SERVICE
 from helpdesk.settings import Settings, SettingsError
 from ingest.exceptions import SourceError
 
-# Powertools reads POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE (the CDK app sets "it-helpdesk" and
-# "ITHelpdesk"); these defaults apply only where they are not set (local runs, tests).
-DEFAULT_SERVICE = "it-helpdesk"
-DEFAULT_NAMESPACE = "ITHelpdesk"
 ALARM = "helpdesk-ingest-failed"
 _SECRETS: dict[str, tuple[str, str]] = {}  # secret ARN -> (user, token), once per cold start
 

@@ -26,6 +26,7 @@ from assistant.exceptions import (
 from assistant.followup import local_rewrite
 from assistant.model import Answer, Source, Turn
 from assistant.prompt import answer_request, guardrail_config, rewrite_request
+from helpdesk import metrics
 
 if TYPE_CHECKING:
     from helpdesk.settings import Settings
@@ -196,6 +197,8 @@ class BedrockAnswerer:
                 message = exc.response.get("Error", {}).get("Message", "")
                 if code not in RETRYABLE:
                     raise self._translate(code, message, bool(request.get("toolConfig"))) from exc
+                if code == "ThrottlingException":
+                    metrics.count(metrics.BEDROCK_THROTTLES)  # what the CDK app's throttling alarm reads
                 failure: Exception = exc
             except (EndpointConnectionError, ConnectionError) as exc:
                 failure = exc

@@ -113,6 +113,14 @@ def test_throttling_is_retried_with_backoff_then_answers(assistant, fake_bedrock
     assert len(clock.sleeps) == 3 and clock.sleeps[0] < clock.sleeps[2] and sum(clock.sleeps) <= 20
 
 
+def test_each_throttle_is_counted_for_the_alarm_in_lambda(assistant, fake_bedrock, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "it-helpdesk-slack")
+    fake_bedrock.script(throttle(), throttle())
+    assert assistant.ask(VPN_Q).decision == "answer"
+    emf = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"_aws"' in x]
+    assert [e["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] for e in emf] == ["BedrockThrottles"] * 2
+
+
 def test_endless_throttling_gives_a_polite_reply_and_a_ticket_within_20s(
     assistant, fake_bedrock, clock, caplog
 ) -> None:

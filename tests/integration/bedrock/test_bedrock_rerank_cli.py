@@ -14,7 +14,7 @@ from support import ROOT
 
 from assistant.exceptions import RerankError
 from assistant.rerank import BedrockReranker, RerankingRetriever, parse_rerank, rerank_request
-from assistant.retrieval import HybridRetriever
+from assistant.retrieval import RefreshingRetriever
 from helpdesk.factory import build_assistant
 from helpdesk.settings import Settings
 
@@ -56,7 +56,7 @@ def test_rerank_is_wired_from_settings_and_a_failure_keeps_the_fused_order(sampl
     monkeypatch.setenv("HELPDESK_RERANK_MODEL_ARN", ARN)
     assistant = build_assistant(Settings.from_env(), str(sample_index), with_tickets=False)
     assert isinstance(assistant.retriever, RerankingRetriever)
-    assert isinstance(assistant.retriever.base, HybridRetriever)
+    assert isinstance(assistant.retriever.base, RefreshingRetriever)
     fake_bedrock.reranker = lambda call: {
         "results": [{"index": i, "relevanceScore": float(i)} for i in range(len(call.body["sources"]))]
     }
