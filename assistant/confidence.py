@@ -26,6 +26,15 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType({"bias": -17.163, "dense
 # error measured against its own bound): 0.052 of covered questions -> ticket, 0.808 of uncovered -> ticket.
 # Keep equal to the HELPDESK_CONFIDENCE_THRESHOLD default in helpdesk/settings.py.
 DEFAULT_THRESHOLD = 0.57
+# The weights above are fitted to the local embedder's similarity scale (model2vec, see docs/decisions/0001). For
+# any other embedder (Titan on AWS) without weights of its own (HELPDESK_CONFIDENCE_WEIGHTS, printed by
+# `bench.calibrate_confidence` run with that embedder), the gate falls back to the one signal that does not depend
+# on the embedder: BM25's normalised match (AUROC 0.808 here, `--features lexical_match`). Its threshold keeps
+# covered->ticket at 0.013 on the set and catches few uncovered questions by itself: with Bedrock the model's
+# "not sufficient" verdict does that (it always opens a ticket).
+FITTED_EMBEDDER_PREFIX = "model2vec/minilm-l6-m2v@"
+LEXICAL_WEIGHTS: Mapping[str, float] = MappingProxyType({"bias": -1.685, "lexical_match": 13.325})
+LEXICAL_THRESHOLD = 0.40
 # The answering model's verdict moves the log-odds; it cannot be fitted here (no model calls in this environment).
 # "Not sufficient" counts as a likelihood ratio under an assumed 5% false "no" on covered questions and 70% "no" on
 # uncovered ones that get past retrieval: log(0.05 / 0.70) = -2.64 (and `decide` opens a ticket whatever the score).
@@ -93,3 +102,30 @@ def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float:
         return float("nan")
     wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in pos for n in neg)
     return wins / (len(pos) * len(neg))
+
+
+def gate_for(embedder_id: str, *, threshold: float, weights_json: str = "") -> ConfidenceGate:
+    """The gate for an embedder: configured weights, else the fitted local ones, else the lexical fallback."""
+    import json
+
+    from assistant.exceptions import AssistantError
+
+    if weights_json:
+        try:
+            weights = json.loads(weights_json)
+            ok = (
+                isinstance(weights, dict)
+                and all(k == "bias" or k in FEATURES for k in weights)
+                and all(isinstance(v, int | float) for v in weights.values())
+            )
+        except json.JSONDecodeError:
+            ok = False
+        if not ok:
+            raise AssistantError(
+                "HELPDESK_CONFIDENCE_WEIGHTS must be a JSON object of numbers with keys among "
+                f"bias, {', '.join(FEATURES)} (as printed by bench.calibrate_confidence)"
+            )
+        return ConfidenceGate(threshold=threshold, weights=MappingProxyType(dict(weights)))
+    if embedder_id.startswith(FITTED_EMBEDDER_PREFIX):
+        return ConfidenceGate(threshold=threshold)
+    return ConfidenceGate(threshold=LEXICAL_THRESHOLD, weights=LEXICAL_WEIGHTS)

@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "examples" / "it-space-questions.jsonl"
 CANDIDATES: tuple[tuple[str, ...], ...] = (
     ("dense_top",),
+    ("lexical_match",),
     ("dense_top", "lexical_match"),
     ("dense_top", "dense_margin", "agreement"),
     ("dense_top", "dense_margin", "agreement", "lexical_match"),
@@ -158,7 +159,14 @@ def main() -> None:
         action="store_true",
         help="also ask the configured answerer (HELPDESK_ANSWERER=bedrock) every question and fit its verdict's weight",
     )
+    ap.add_argument(
+        "--features",
+        default=",".join(USED),
+        help="comma-separated feature set to fit and print (default: the shipped dense_top; 'lexical_match' "
+        "gives the embedder-independent fallback, LEXICAL_WEIGHTS)",
+    )
     args = ap.parse_args()
+    used = tuple(f for f in args.features.split(",") if f)
     settings = Settings.from_env()
     location = args.index or tempfile.mkdtemp(prefix="calib-index-")
     store = build_index_store(settings, location)
@@ -192,18 +200,18 @@ def main() -> None:
             f"{cv['uncovered']:.3f}                 {cv['brier']:.3f}     {' + '.join(names)}"
         )
 
-    x = matrix(feats, USED)
+    x = matrix(feats, used)
     w = fit_raw(x, y, args.l2)
     p = predict(w, x)
     print(
-        f"\nshipped set {' + '.join(USED)}: in-sample AUROC {auroc(list(p), labels):.3f}, "
+        f"\nshipped set {' + '.join(used)}: in-sample AUROC {auroc(list(p), labels):.3f}, "
         f"mean p {p.mean():.3f} (covered share {y.mean():.3f})"
     )
     print("threshold  covered->ticket  uncovered->ticket")
     for t in np.round(np.arange(0.30, 0.91, 0.05), 2):
         cov, unc = rates(p, y, float(t))
         print(f"  {t:.2f}       {cov:.3f}            {unc:.3f}")
-    weights = {"bias": round(float(w[-1]), 3), **{n: round(float(v), 3) for n, v in zip(USED, w[:-1], strict=True)}}
+    weights = {"bias": round(float(w[-1]), 3), **{n: round(float(v), 3) for n, v in zip(used, w[:-1], strict=True)}}
     print(f"DEFAULT_WEIGHTS = {weights}")
     t = pick_threshold(p, y, args.target_covered, args.target_missed)
     cov, unc = rates(p, y, t)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.answerers.base import Answerer
-from assistant.confidence import ConfidenceGate
+from assistant.confidence import gate_for
 from assistant.mail.base import Mailer
 from assistant.service import Assistant
 from assistant.tickets.base import OutboxStore
@@ -90,9 +90,10 @@ def build_assistant(
 
     store = build_index_store(settings, location)
     bundle = store.load()  # fails fast and clearly when there is no index
+    retriever_embedder = embedder or build_embedder(settings, for_queries=True)
     retriever: Retriever = RefreshingRetriever(
         store,
-        embedder or build_embedder(settings, for_queries=True),
+        retriever_embedder,
         candidates=settings.retrieval_candidates,
         refresh_seconds=settings.index_refresh_seconds,
         bundle=bundle,
@@ -104,7 +105,11 @@ def build_assistant(
     return Assistant(
         retriever,
         build_answerer(settings),
-        ConfidenceGate(threshold=settings.confidence_threshold),
+        gate_for(
+            retriever_embedder.embedder_id,
+            threshold=settings.confidence_threshold,
+            weights_json=settings.confidence_weights,
+        ),
         build_ticket_store(settings) if with_tickets else None,
         build_mailer(settings) if with_tickets else None,
         max_question_chars=settings.max_question_chars,

@@ -120,3 +120,18 @@ def test_local_follow_up_rewrite() -> None:
     standalone = "how do I book a meeting room in the Berlin office for tomorrow"
     assert local_rewrite(standalone, history) == standalone
     assert local_rewrite("and on windows?", []) == "and on windows?"
+
+
+def test_gate_weights_follow_the_embedder() -> None:
+    from assistant.confidence import DEFAULT_WEIGHTS, LEXICAL_THRESHOLD, LEXICAL_WEIGHTS, gate_for
+    from assistant.exceptions import AssistantError
+
+    local = gate_for("model2vec/minilm-l6-m2v@abc123", threshold=0.57)
+    assert local.weights == DEFAULT_WEIGHTS and local.threshold == 0.57
+    titan = gate_for("bedrock/amazon.titan-embed-text-v2:0", threshold=0.57)
+    assert titan.weights == LEXICAL_WEIGHTS and titan.threshold == LEXICAL_THRESHOLD
+    fitted = gate_for("bedrock/x", threshold=0.6, weights_json='{"bias": -9, "dense_top": 20}')
+    assert dict(fitted.weights) == {"bias": -9, "dense_top": 20} and fitted.threshold == 0.6
+    for bad in ("{oops", '{"bias": "x"}', '{"colour": 1}', "[1, 2]"):
+        with pytest.raises(AssistantError, match="HELPDESK_CONFIDENCE_WEIGHTS"):
+            gate_for("bedrock/x", threshold=0.5, weights_json=bad)
