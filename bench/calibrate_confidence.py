@@ -159,6 +159,7 @@ def main() -> None:
         action="store_true",
         help="also ask the configured answerer (HELPDESK_ANSWERER=bedrock) every question and fit its verdict's weight",
     )
+    ap.add_argument("--questions", default=str(QUESTIONS), help="JSONL with gold_page_ids (default: the bundled set)")
     ap.add_argument(
         "--features",
         default=",".join(USED),
@@ -175,7 +176,7 @@ def main() -> None:
     except IndexNotFound:
         run_ingest(ExportSource(ROOT / "examples" / "it-space"), build_embedder(settings), store)
     assistant = build_assistant(settings, location, with_tickets=False)
-    rows = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in Path(args.questions).read_text().splitlines() if line.strip()]
     results = [assistant.retrieve(r["question"]) for r in rows]
     feats = [features(r) for r in results]
     y = np.array([1.0 if r["gold_page_ids"] else 0.0 for r in rows])
