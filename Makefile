@@ -46,7 +46,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 bench: install
-	$(VENV)/bin/python -m bench.foundation
+	$(VENV)/bin/python -m bench.run_all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .helpdesk .pytest_cache cdk/cdk.out
