@@ -13,11 +13,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from assistant.slack.exceptions import SlackStoreError
+from helpdesk.sqlite import connect, init_db
 
 ClaimResult = Literal["new", "in_progress", "done"]
 VOTES = ("helpful", "not_helpful")
@@ -72,21 +73,10 @@ class SqliteSlackStore:
         self.path = Path(path)
         self.clock = clock
         self._lock = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
-                db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise SlackStoreError(f"cannot open the local Slack store at {self.path}: {exc}") from exc
+        init_db(self.path, _SCHEMA, SlackStoreError, "local Slack store")
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connect(self.path)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from assistant.tickets.base import (
     system_clock,
     utc_now,
 )
+from helpdesk.sqlite import connect, init_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -44,21 +45,10 @@ class SqliteTicketStore:
         self.path = Path(path)
         self._clock = clock
         self._lock = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
-                db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise TicketError(f"cannot open the local ticket store at {self.path}: {exc}") from exc
+        init_db(self.path, _SCHEMA, TicketError, "local ticket store")
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connect(self.path)
 
     def create(self, ticket: Ticket) -> Ticket:
         now = utc_now(self._clock)
