@@ -19,9 +19,11 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
+
+from fakes.http import LocalHTTPFake
 
 
 @dataclass
@@ -109,49 +111,30 @@ def default_rerank(call: Call) -> dict[str, Any]:
     return {"results": sorted(scores, key=lambda r: -r["relevanceScore"])[:n]}
 
 
-class FakeBedrock:
+class FakeBedrock(LocalHTTPFake):
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
         self.model: Callable[[Call], dict[str, Any] | FakeError] = default_model
         self.reranker: Callable[[Call], dict[str, Any] | FakeError] = default_rerank
-        fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                match = re.fullmatch(r"/model/(.+)/converse", self.path)
-                if match:
-                    call = Call("converse", unquote(match.group(1)), body)
-                elif self.path == "/rerank":
-                    call = Call("rerank", "", body)
-                else:
-                    self._send(404, {"message": f"unknown path {self.path}"}, "UnknownOperationException")
-                    return
-                reply = fake._next(call)
-                if isinstance(reply, FakeError):
-                    self._send(reply.status, {"message": reply.message}, reply.code)
-                else:
-                    self._send(200, reply)
-
-            def _send(self, status: int, payload: dict[str, Any], error: str = "") -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                if error:
-                    self.send_header("x-amzn-ErrorType", error)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        length = int(h.headers.get("Content-Length") or 0)
+        body = json.loads(h.rfile.read(length) or b"{}")
+        match = re.fullmatch(r"/model/(.+)/converse", h.path)
+        if match:
+            call = Call("converse", unquote(match.group(1)), body)
+        elif h.path == "/rerank":
+            call = Call("rerank", "", body)
+        else:
+            _send(h, 404, {"message": f"unknown path {h.path}"}, "UnknownOperationException")
+            return
+        reply = self._next(call)
+        if isinstance(reply, FakeError):
+            _send(h, reply.status, {"message": reply.message}, reply.code)
+        else:
+            _send(h, 200, reply)
 
     def _next(self, call: Call) -> dict[str, Any] | FakeError:
         with self._lock:
@@ -169,16 +152,13 @@ class FakeBedrock:
     def converse_calls(self) -> list[Call]:
         return [c for c in self.calls if c.operation == "converse"]
 
-    def start(self) -> FakeBedrock:
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self) -> FakeBedrock:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+def _send(h: BaseHTTPRequestHandler, status: int, payload: dict[str, Any], error: str = "") -> None:
+    data = json.dumps(payload).encode()
+    h.send_response(status)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Content-Length", str(len(data)))
+    if error:
+        h.send_header("x-amzn-ErrorType", error)
+    h.end_headers()
+    h.wfile.write(data)

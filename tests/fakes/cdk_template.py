@@ -36,6 +36,7 @@ def resources(template: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]
 
 def one(template: dict[str, Any], rtype: str, **props: Any) -> tuple[str, dict[str, Any]]:
     """The single resource of `rtype` whose properties include `props` (compared flattened)."""
+
     def fits(r: dict[str, Any]) -> bool:
         have = r.get("Properties", {})
         return all(p in have and flat(have[p]) == flat(v) for p, v in props.items())

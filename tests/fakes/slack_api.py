@@ -11,9 +11,11 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
+
+from fakes.http import LocalHTTPFake
 
 BOT_USER = "U0BOT0001"
 BOT_ID = "B0BOT0001"
@@ -40,7 +42,7 @@ class _Failure:
 
 
 @dataclass
-class FakeSlackApi:
+class FakeSlackApi(LocalHTTPFake):
     token: str = TOKEN
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
@@ -51,61 +53,31 @@ class FakeSlackApi:
         self._messages: dict[str, list[dict[str, Any]]] = {}
         self._failures: list[_Failure] = []
         self._ts = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------------
-    def start(self) -> FakeSlackApi:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            disable_nagle_algorithm = True
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode("utf-8") if length else ""
-                url = urlparse(self.path)
-                if self.headers.get("Content-Type", "").startswith("application/json"):
-                    params = json.loads(raw or "{}")
-                else:
-                    params = dict(parse_qsl(raw, keep_blank_values=True))
-                params.update(dict(parse_qsl(url.query)))
-                auth = self.headers.get("Authorization", "")
-                status, headers, body = fake._dispatch(url.path, params, auth.removeprefix("Bearer "))
-                data = json.dumps(body).encode("utf-8")
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeSlackApi:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        length = int(h.headers.get("Content-Length") or 0)
+        raw = h.rfile.read(length).decode("utf-8") if length else ""
+        url = urlparse(h.path)
+        if h.headers.get("Content-Type", "").startswith("application/json"):
+            params = json.loads(raw or "{}")
+        else:
+            params = dict(parse_qsl(raw, keep_blank_values=True))
+        params.update(dict(parse_qsl(url.query)))
+        auth = h.headers.get("Authorization", "")
+        status, headers, body = self._dispatch(url.path, params, auth.removeprefix("Bearer "))
+        data = json.dumps(body).encode("utf-8")
+        h.send_response(status)
+        for k, v in headers.items():
+            h.send_header(k, v)
+        h.send_header("Content-Type", "application/json; charset=utf-8")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
 
     @property
     def base(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.origin
 
     @property
     def api_url(self) -> str:

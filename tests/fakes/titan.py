@@ -16,11 +16,13 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
 import numpy as np
+
+from fakes.http import LocalHTTPFake
 
 STATUS = {
     "ThrottlingException": 429,
@@ -54,7 +56,7 @@ def fake_vector(text: str, dimensions: int) -> np.ndarray:
     return v / n if n else v
 
 
-class TitanFake:
+class TitanFake(LocalHTTPFake):
     def __init__(self, *, latency: float = 0.0) -> None:
         self.latency = latency
         self.calls = 0
@@ -68,7 +70,6 @@ class TitanFake:
         self._script: list[tuple[str, str]] = []
         self._deny: tuple[str, str] | None = None
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     def script(self, codes: list[str]) -> None:
         with self._lock:
@@ -76,42 +77,6 @@ class TitanFake:
 
     def deny_all(self, code: str = "AccessDeniedException", message: str | None = None) -> None:
         self._deny = (code, message or MESSAGES.get(code, code))
-
-    def start(self) -> TitanFake:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                fake._handle(self)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 64
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> TitanFake:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def _send(
         self, h: BaseHTTPRequestHandler, status: int, body: dict, error: str | None = None, started: float = 0.0
@@ -128,7 +93,7 @@ class TitanFake:
         h.end_headers()
         h.wfile.write(data)
 
-    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
         started = time.perf_counter()
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length)
