@@ -1,6 +1,7 @@
 """AWS Lambda entry points. Wiring only: the work lives in the packages.
 
 - `lambda_handler`: Slack events, commands and interactivity behind API Gateway (issue 5).
+- `worker_handler`: the same Slack code, deployed as a separate worker Lambda when the stack splits receiver/worker.
 - `ingest_handler`: the scheduled re-index (EventBridge; `{"full": true}` for the full sweep) (issue 3).
 - `sweep_handler`: the scheduled retry of ticket emails that failed (outbox pattern) (issue 6).
 
@@ -16,6 +17,12 @@ from assistant.slack import aws as _slack  # the ack path only: slack_bolt, slac
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Slack events, slash commands and interactivity on POST /slack/events (API Gateway REST or HTTP API v2)."""
+    return _slack.lambda_handler(event, context)
+
+
+def worker_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The optional separate Slack worker (CDK `slack_worker_handler=handler.worker_handler`): it receives the
+    lazy re-invocations the receiver sends to HELPDESK_SLACK_WORKER_FUNCTION and answers them; same code path."""
     return _slack.lambda_handler(event, context)
 
 

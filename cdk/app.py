@@ -17,6 +17,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import helpdesk_cdk  # noqa: E402, F401  (before aws_cdk: points jsii at the bundled Node.js)
 
 
 def parse_context_args(argv: Sequence[str]) -> dict[str, str]:

@@ -130,6 +130,7 @@ class Settings:
     channel_allowlist: tuple[str, ...] = ()  # empty: every channel the bot is in
     mention_only_channels: tuple[str, ...] = ()
     disabled_channels: tuple[str, ...] = ()
+    slack_worker_function: str = ""  # a separate worker Lambda for the lazy answers (default: this function)
 
     # --- tickets on AWS (issue 6) ------------------------------------------------------------------
     tickets_table: str = ""  # set: tickets in DynamoDB; empty: local SQLite
@@ -197,6 +198,7 @@ class Settings:
             channel_allowlist=_csv(env, "HELPDESK_CHANNEL_ALLOWLIST", ""),
             mention_only_channels=_csv(env, "HELPDESK_MENTION_ONLY_CHANNELS", ""),
             disabled_channels=_csv(env, "HELPDESK_DISABLED_CHANNELS", ""),
+            slack_worker_function=_get(env, "HELPDESK_SLACK_WORKER_FUNCTION", ""),
             tickets_table=_get(env, "TICKETS_TABLE", ""),
             notify_requester=_bool(env, "HELPDESK_NOTIFY_REQUESTER", True),
             email_backend=_choice(

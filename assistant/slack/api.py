@@ -119,6 +119,11 @@ class SlackApi:
         data = self.read("usergroups.users.list", usergroup=usergroup)
         return [str(u) for u in data.get("users") or []] if data else []
 
+    def permalink(self, channel: str, ts: str) -> str:
+        """A link to the message (the thread), for the ticket and the IT email; "" when Slack cannot give one."""
+        data = self.read("chat.getPermalink", channel=channel, message_ts=ts)
+        return str(data.get("permalink") or "") if data else ""
+
     def whoami(self) -> dict[str, Any]:
         return self.read("auth.test") or {}
 

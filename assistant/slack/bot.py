@@ -153,10 +153,13 @@ class HelpdeskBot:
             log.error("ticket creation failed", extra={"error": exc.__class__.__name__, "reason": reason})
             return None
 
-    def attach_thread(self, ticket_id: str, channel: str, thread_ts: str) -> None:
-        """Remember where a ticket was confirmed, so "Mark resolved" can notify the requester there."""
+    def attach_thread(self, ticket_id: str, channel: str, thread_ts: str, api: SlackApi | None = None) -> None:
+        """Remember where a ticket was confirmed (and its link), so "Mark resolved" can notify the requester there."""
+        link = api.permalink(channel, thread_ts) if api is not None else ""
         try:
-            self.tickets().update(ticket_id, channel=channel, thread_ts=thread_ts)
+            self.tickets().update(
+                ticket_id, channel=channel, thread_ts=thread_ts, **({"permalink": link} if link else {})
+            )
         except Exception as exc:
             log.warning("could not record the ticket's thread", extra={"error": exc.__class__.__name__})
 
@@ -223,8 +226,14 @@ class HelpdeskBot:
         info = self.user_info(api, user_id) if user_id else {}
         profile = info.get("profile") or {}
         name = profile.get("real_name") or info.get("real_name") or info.get("name") or ""
+        link = api.permalink(channel, thread_ts) if channel and thread_ts else ""
         return Requester(
-            user_id=user_id, name=str(name), email=str(profile.get("email") or ""), channel=channel, thread_ts=thread_ts
+            user_id=user_id,
+            name=str(name),
+            email=str(profile.get("email") or ""),
+            channel=channel,
+            thread_ts=thread_ts,
+            permalink=link,
         )
 
     def is_it(self, api: SlackApi, user_id: str) -> bool:

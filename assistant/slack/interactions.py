@@ -56,7 +56,7 @@ def run_command(bot: HelpdeskBot, body: Mapping[str, Any], client: Any, respond:
             job.outcome = "no text"
             _respond(respond, messages.SLACK_TICKET_NEEDS_TEXT)
             return
-        who = bot.requester(api, user)
+        who = bot.requester(api, user, channel)  # where the command was typed: in the IT email
         opened = bot.open_ticket(command.arg, reason="user_requested", requester=who, key=key)
         if opened is None:
             _respond(respond, messages.SLACK_TICKET_FAILED.format(it_email=bot.config.it_email))
@@ -66,7 +66,7 @@ def run_command(bot: HelpdeskBot, body: Mapping[str, Any], client: Any, respond:
         intro = messages.TICKET_OPENED_ON_REQUEST.format(ticket_id=opened.ticket_id)
         posted = api.post(user, *bk.ticket_message(opened, intro))  # the requester's DM with the app
         if posted is not None:
-            bot.attach_thread(opened.ticket_id, posted.channel, posted.ts)
+            bot.attach_thread(opened.ticket_id, posted.channel, posted.ts, api)
         _respond(respond, messages.SLACK_TICKET_SENT_TO_DM.format(ticket_id=opened.ticket_id))
 
     def status(job: Job) -> None:

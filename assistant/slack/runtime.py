@@ -94,6 +94,20 @@ class SlackRuntime:
         return self.gateway.handle(event, context)
 
 
+def lambda_lazy_runner(logger: Any, lambda_client: Any, worker_function: str = "") -> LazyListenerRunner:
+    """Bolt's Lambda runner: re-invokes this function asynchronously with the signed request, or, when
+    HELPDESK_SLACK_WORKER_FUNCTION names a worker Lambda (`handler.worker_handler`), invokes that one instead."""
+    from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
+
+    class Runner(LambdaLazyListenerRunner):
+        def start(self, function: Callable[..., None], request: Any) -> None:
+            if worker_function:
+                request.context["aws_lambda_invoked_function_arn"] = worker_function
+            super().start(function, request)
+
+    return Runner(logger, lambda_client=lambda_client)
+
+
 def build_runtime(
     settings: Settings,
     *,
@@ -134,9 +148,10 @@ def build_runtime(
         app.listener_runner.lazy_listener_runner = lazy_runner
     else:
         import boto3
-        from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
         # created now, in the init phase, rather than inside the first ack
         client = lambda_client or boto3.client("lambda")
-        app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(app.logger, lambda_client=client)
+        app.listener_runner.lazy_listener_runner = lambda_lazy_runner(
+            app.logger, client, settings.slack_worker_function
+        )
     return SlackRuntime(settings, app, bot, SlackGateway(handler, creds.signing_secret, clock=clock))

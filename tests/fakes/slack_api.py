@@ -200,6 +200,18 @@ class FakeSlackApi(LocalHTTPFake):
     def _api_chat_postEphemeral(self, p: dict) -> dict:
         return {"ok": True, "message_ts": self._next_ts()}
 
+    def _api_chat_getPermalink(self, p: dict) -> dict:
+        channel, ts = str(p.get("channel", "")), str(p.get("message_ts", ""))
+        with self._lock:
+            known = any(m["ts"] == ts or m.get("thread_ts") == ts for m in self._messages.get(channel, []))
+        if not known:
+            return {"ok": False, "error": "message_not_found"}
+        return {
+            "ok": True,
+            "channel": channel,
+            "permalink": f"https://acme.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+        }
+
     def _api_reactions_add(self, p: dict) -> dict:
         return {"ok": True}
 

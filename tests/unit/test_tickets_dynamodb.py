@@ -69,6 +69,28 @@ def test_init_table_adopts_the_existing_table_with_its_57_items() -> None:
         }  # adoption rewrote nothing
 
 
+def test_adopting_a_provisioned_table_gives_each_new_index_the_tables_throughput() -> None:
+    from moto import mock_aws
+
+    with mock_aws():
+        client = dynamo_client()
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "ticket_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "ticket_id", "AttributeType": "S"}],
+            ProvisionedThroughput={"ReadCapacityUnits": 7, "WriteCapacityUnits": 3},
+        )
+        sent: list[dict] = []
+        client.meta.events.register(
+            "provide-client-params.dynamodb.UpdateTable", lambda params, **_: sent.append(params)
+        )
+        message = init_table(Settings(tickets_table=TABLE), client=client, sleep=no_sleep)
+        assert "provisioned (7 RCU, 3 WCU)" in message  # real DynamoDB rejects a new GSI without throughput here
+        creates = [u["Create"] for p in sent for u in p["GlobalSecondaryIndexUpdates"]]
+        assert [c["IndexName"] for c in creates] == ["by_requester", "by_status"]
+        assert all(c["ProvisionedThroughput"] == {"ReadCapacityUnits": 7, "WriteCapacityUnits": 3} for c in creates)
+
+
 def test_init_table_refuses_a_table_with_another_key() -> None:
     from moto import mock_aws
 

@@ -53,6 +53,7 @@ def test_open_a_ticket_is_prefilled_and_confirmed_in_the_thread(slack):
     assert [s["title"] for s in ticket.sources] == ["VPN setup & <troubleshooting>", "GlobalProtect FAQ"]
     assert ticket.requester_email == "alice@example.com"
     assert ticket.channel == "C0HELP001" and ticket.thread_ts == "1700000100.000100"
+    assert ticket.permalink == "https://acme.slack.com/archives/C0HELP001/p1700000100000100"  # IT gets the link
     confirmations = [m for m in slack.fake.bot_messages("C0HELP001") if ticket.ticket_id in m["text"]]
     assert len(confirmations) == 1 and confirmations[0]["thread_ts"] == "1700000100.000100"
     resolve = [el["action_id"] for b in confirmations[0]["blocks"] if b["type"] == "actions" for el in b["elements"]]
@@ -156,6 +157,9 @@ def test_low_confidence_answer_opens_a_ticket_with_a_resolve_button(slack):
     assert ticket.reason == "low_confidence" and ticket.draft_answer == "A draft I am unsure of."
     assert ticket.requester_email == "alice@example.com"
     assert ticket.idempotency_key.startswith("slack:event:Ev")  # derived from the event: redeliveries reuse it
+    assert ticket.permalink.startswith("https://acme.slack.com/archives/C0HELP001/p")
+    to_it = [e.read_text() for e in slack.outbox.glob("*.eml") if "New IT helpdesk ticket" in e.read_text()]
+    assert len(to_it) == 1 and ticket.permalink in to_it[0]  # the IT email links to the Slack thread
     [answer] = slack.answers("C0HELP001")
     assert ticket.ticket_id in answer["text"]
     text = "\n".join(iter_texts(answer["blocks"]))

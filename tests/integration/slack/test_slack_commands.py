@@ -72,6 +72,7 @@ def test_ticket_subcommand_opens_a_ticket_and_confirms_in_the_dm(slack):
     [dm] = slack.answers("D0ALICE01")
     assert ticket.ticket_id in dm["text"]
     assert ticket.channel == "D0ALICE01" and ticket.thread_ts == dm["ts"]  # where "Mark resolved" will notify
+    assert ticket.permalink == f"https://acme.slack.com/archives/D0ALICE01/p{dm['ts'].replace('.', '')}"
     assert ticket.ticket_id in _replies(slack.fake)[0]["text"]
 
 

@@ -161,6 +161,28 @@ def test_lambda_ack_invokes_itself_and_the_reinvocation_answers(slack, lambda_ru
     assert len(slack.answers("C0HELP001")) == 1
 
 
+def test_with_a_worker_function_the_receiver_invokes_the_worker_which_answers(slack, monkeypatch):
+    import handler
+
+    monkeypatch.setenv("HELPDESK_SLACK_WORKER_FUNCTION", "it-helpdesk-worker")
+    lam = RecordingLambda()
+    runtime = build_runtime(
+        Settings.from_env(),
+        store=slack.state,
+        assistant=lambda: slack.assistant,
+        desk=lambda: slack.assistant,
+        lambda_client=lam,
+    )
+    aws.set_runtime(runtime)
+    ack = handler.lambda_handler(json_event(event_body("app_mention.json")), LambdaContext())
+    assert ack["statusCode"] == 200 and slack.assistant.asked == []
+    [invocation] = lam.invocations
+    assert invocation["FunctionName"] == "it-helpdesk-worker" and invocation["InvocationType"] == "Event"
+    worker = LambdaContext(function_name="it-helpdesk-worker", invoked_function_arn="arn:...:it-helpdesk-worker")
+    assert handler.worker_handler(json.loads(invocation["Payload"]), worker)["statusCode"] == 200
+    assert len(slack.answers("C0HELP001")) == 1 and len(lam.invocations) == 1
+
+
 def test_lambda_ignored_events_do_not_invoke(slack, lambda_runtime):
     import handler
 
