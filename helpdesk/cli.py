@@ -95,6 +95,8 @@ def _read_questions(path: str) -> list[dict[str, Any]]:
             raw = fh.readlines()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     rows = []
     for n, line in enumerate(raw, 1):
         if not line.strip():
@@ -105,6 +107,9 @@ def _read_questions(path: str) -> list[dict[str, Any]]:
             raise UsageError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
         if not isinstance(row, dict) or not isinstance(row.get("question"), str) or "id" not in row:
             raise UsageError(f'{path}:{n}: each line needs "id" and "question"')
+        gold = row.get("gold_page_ids")
+        if gold is not None and not (isinstance(gold, list) and all(isinstance(g, str) for g in gold)):
+            raise UsageError(f'{path}:{n}: "gold_page_ids" must be a list of page id strings')
         rows.append(row)
     if not rows:
         raise UsageError(f"{path} has no questions")
@@ -152,9 +157,13 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.factory import build_assistant
 
     rows = _read_questions(args.questions)
+    try:  # fail before the work, not after it
+        out = open(args.out, "w", encoding="utf-8")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
     assistant = build_assistant(settings, args.index, with_tickets=False)  # never tickets, never email
     results = []
-    with open(args.out, "w", encoding="utf-8") as out:
+    with out:
         for row in rows:
             started = time.perf_counter()
             try:
@@ -315,7 +324,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = os.environ.get("HELPDESK_DEBUG") == "1"
     from helpdesk.logs import configure_logging
 
-    configure_logging("DEBUG" if debug else os.environ.get("HELPDESK_LOG_LEVEL", "WARNING"))
+    level = "DEBUG" if debug else os.environ.get("HELPDESK_LOG_LEVEL", "WARNING").strip().upper() or "WARNING"
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        print(f"helpdesk: error: HELPDESK_LOG_LEVEL={level!r} must be DEBUG, INFO, WARNING or ERROR", file=sys.stderr)
+        return 2
+    configure_logging(level)
     try:
         settings = Settings.from_env()
         return int(args.func(args, settings))

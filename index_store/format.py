@@ -165,6 +165,22 @@ def parse_manifest(data: bytes, where: str) -> dict[str, Any]:
     files = manifest.get("files")
     if not isinstance(files, dict) or any(name not in files for name in READER_FILES):
         raise IndexCorrupt(f"index manifest at {where} does not list every file")
+    for name, entry in files.items():
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("sha256"), str)
+            and isinstance(entry.get("bytes"), int)
+            and not isinstance(entry.get("bytes"), bool)
+        ):
+            raise IndexCorrupt(f"index manifest at {where}: the entry of {name} needs sha256 and bytes")
+    embedder = manifest.get("embedder")
+    if not (
+        isinstance(embedder, dict)
+        and isinstance(embedder.get("id"), str)
+        and isinstance(embedder.get("dimension"), int)
+        and embedder["dimension"] > 0
+    ):
+        raise IndexCorrupt(f"index manifest at {where}: embedder needs an id and a positive dimension")
     return manifest
 
 

@@ -11,6 +11,18 @@ class SourceError(IngestError):
     """The knowledge source cannot be read (missing export folder, unreachable Confluence, ...)."""
 
 
+class InvalidSource(SourceError):
+    """The source as given cannot be read: a missing or empty export folder, a malformed source spec (exit 2)."""
+
+    exit_code = 2
+
+
+class EmptySource(SourceError):
+    """The source listed no page in scope; publishing would wipe the index, so nothing is published (exit 2)."""
+
+    exit_code = 2
+
+
 class EmbeddingError(IngestError):
     """The embedder failed in a way a retry will not fix."""
 

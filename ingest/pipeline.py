@@ -29,6 +29,7 @@ from index_store.format import IndexBundle, StoredChunk, StoredPage, build_faiss
 from index_store.lexical import LexicalIndex
 from ingest.chunk import chunk_page
 from ingest.embedders.base import Embedder
+from ingest.exceptions import EmptySource
 from ingest.model import Page
 from ingest.parse import parse_storage
 from ingest.sources.base import KnowledgeSource
@@ -295,6 +296,11 @@ def run_ingest(
         before = set(prev.pages)
     summary.pages_deleted = len(before - set(entries))
     summary.pages_changed = len(changed)
+    if not entries:  # a wrong space key, an empty or junk-only export: never publish an empty index over a good one
+        raise EmptySource(
+            f"the source has no pages to index ({summary.pages_seen} listed, {summary.pages_skipped} skipped); "
+            "nothing was published and the current index keeps serving"
+        )
 
     kept_chunks = [c for e in entries.values() for c in e.chunks]
     kept_vectors = [v for e in entries.values() for v in e.vectors]

@@ -12,32 +12,41 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ingest.exceptions import SourceError
+from ingest.exceptions import InvalidSource
 from ingest.model import Page
 from ingest.sources.base import SourceReport
 
 
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _at(obj: Any, *path: str) -> Any:
+    """obj[path[0]][path[1]]... where every step must be a mapping; None when any step is missing or of a wrong type."""
+    for key in path:
+        obj = _map(obj).get(key)
+    return obj
+
+
+def _names(items: Any, key: str) -> tuple[str, ...]:
+    items = items if isinstance(items, list) else []
+    return tuple(str(x.get(key)) for x in items if isinstance(x, Mapping) and x.get(key))
+
+
 def page_from_content(obj: Mapping[str, Any], base_url: str = "") -> Page | None:
-    """Build a Page from one REST v1 content object; None when it is not a usable page (pure)."""
+    """Build a Page from one REST v1 content object; None when it is not a usable page (pure).
+
+    Tolerant of fields of the wrong type (a real export can hold anything): they count as absent.
+    """
     if not isinstance(obj, Mapping) or obj.get("type") != "page" or not obj.get("id"):
         return None
-    links = obj.get("_links") or {}
-    base = str(links.get("base") or base_url or "").rstrip("/")
-    webui = str(links.get("webui") or "")
-    version = obj.get("version") or {}
-    body = ((obj.get("body") or {}).get("storage") or {}).get("value") or ""
-    ancestors = tuple(
-        str(a.get("title", "")) for a in (obj.get("ancestors") or []) if isinstance(a, Mapping) and a.get("title")
-    )
-    labels_obj = ((obj.get("metadata") or {}).get("labels") or {}).get("results") or []
-    labels = tuple(str(lab.get("name", "")) for lab in labels_obj if isinstance(lab, Mapping) and lab.get("name"))
-    restrictions = obj.get("restrictions") or {}
-    read = ((restrictions.get("read") or {}).get("restrictions") or {}) if isinstance(restrictions, Mapping) else {}
-    restricted = bool(
-        ((read.get("user") or {}).get("results") or []) or ((read.get("group") or {}).get("results") or [])
-    )
+    base = str(_at(obj, "_links", "base") or base_url or "").rstrip("/")
+    webui = str(_at(obj, "_links", "webui") or "")
+    body = _at(obj, "body", "storage", "value")
+    read = _at(obj, "restrictions", "read", "restrictions")
+    restricted = bool(_at(read, "user", "results") or _at(read, "group", "results"))
     try:
-        number = int(version.get("number") or 0)
+        number = int(_at(obj, "version", "number") or 0)
     except (TypeError, ValueError):
         number = 0
     return Page(
@@ -45,11 +54,11 @@ def page_from_content(obj: Mapping[str, Any], base_url: str = "") -> Page | None
         title=str(obj.get("title") or f"Page {obj['id']}"),
         version=number,
         url=f"{base}{webui}" if webui else base,
-        body=str(body),
-        space_key=str((obj.get("space") or {}).get("key") or ""),
-        ancestors=ancestors,
-        labels=labels,
-        last_modified=str(version.get("when") or ""),
+        body=body if isinstance(body, str) else "",
+        space_key=str(_at(obj, "space", "key") or ""),
+        ancestors=_names(obj.get("ancestors"), "title"),
+        labels=_names(_at(obj, "metadata", "labels", "results"), "name"),
+        last_modified=str(_at(obj, "version", "when") or ""),
         restricted=restricted,
     )
 
@@ -85,12 +94,12 @@ class ExportSource:
         if self._pages is not None:
             return self._pages
         if not self.path.exists():
-            raise SourceError(f"export folder not found: {self.path}")
+            raise InvalidSource(f"export folder not found: {self.path}")
         if not self.path.is_dir():
-            raise SourceError(f"export path is not a folder: {self.path}")
+            raise InvalidSource(f"export path is not a folder: {self.path}")
         files = sorted(p for p in self.path.rglob("*.json") if p.is_file())
         if not files:
-            raise SourceError(f"export folder has no *.json files: {self.path}")
+            raise InvalidSource(f"export folder has no *.json files: {self.path}")
         pages: dict[str, Page] = {}
         for file in files:
             rel = file.relative_to(self.path)

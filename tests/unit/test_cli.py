@@ -138,7 +138,7 @@ def test_corrupt_index_is_a_clear_error(indexed: dict, tmp_path: Path) -> None:
 
 
 def test_unreadable_export_is_a_clear_error(tmp_path: Path) -> None:
-    out = run("ingest", "--source", f"export:{tmp_path / 'nope'}", "--index", str(tmp_path / "i"), check_rc=1)
+    out = run("ingest", "--source", f"export:{tmp_path / 'nope'}", "--index", str(tmp_path / "i"), check_rc=2)
     assert "export folder not found" in out.stderr and "Traceback" not in out.stderr
     out = run("ingest", "--source", "confluenz:x", check_rc=2)
     assert "unknown --source" in out.stderr
@@ -209,3 +209,30 @@ def test_ingest_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert "parsing" in terminal and "%|" in terminal  # tqdm's bar
     assert "%|" not in proc.stdout.decode()  # the summary on stdout stays clean
+
+
+def test_export_with_no_usable_page_publishes_nothing_and_keeps_the_index(indexed: dict, tmp_path: Path) -> None:
+    home = Path(indexed["env"]["HELPDESK_HOME"])
+    before = (home / "index" / "CURRENT").read_text()
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "blog.json").write_text(json.dumps({"id": "9", "type": "blogpost", "title": "News"}))
+    (junk / "broken.json").write_text("{oops")
+    out = run("ingest", "--source", f"export:{junk}", env=indexed["env"], check_rc=2)
+    assert "no pages to index" in out.stderr and "Traceback" not in out.stderr
+    assert (home / "index" / "CURRENT").read_text() == before
+    assert json.loads(run("ask", "vpn keeps dropping", "--json", env=indexed["env"]).stdout)["sources"]
+
+
+def test_bad_eval_input_and_settings_are_usage_errors(indexed: dict, tmp_path: Path) -> None:
+    qs = tmp_path / "q.jsonl"
+    qs.write_text(json.dumps({"id": "a", "question": "vpn?", "gold_page_ids": "100102"}) + "\n")
+    out = run("eval", str(qs), "--out", str(tmp_path / "r.jsonl"), env=indexed["env"], check_rc=2)
+    assert "must be a list" in out.stderr
+    qs.write_bytes(b'{"id": "a", "question": "caf\xe9"}\n')
+    assert "not UTF-8" in run("eval", str(qs), "--out", str(tmp_path / "r"), env=indexed["env"], check_rc=2).stderr
+    qs.write_text(json.dumps({"id": "a", "question": "vpn?"}) + "\n")
+    out = run("eval", str(qs), "--out", str(tmp_path / "no" / "dir" / "r.jsonl"), env=indexed["env"], check_rc=2)
+    assert "cannot write" in out.stderr and "Traceback" not in out.stderr
+    out = run("ask", "vpn?", env={**indexed["env"], "HELPDESK_LOG_LEVEL": "verbose"}, check_rc=2)
+    assert "HELPDESK_LOG_LEVEL" in out.stderr and "Traceback" not in out.stderr

@@ -59,3 +59,23 @@ def test_page_from_content_rejects_non_pages() -> None:
     assert page_from_content({"type": "comment", "id": "1"}) is None
     assert page_from_content({"type": "page"}) is None
     assert page_from_content("nope") is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"version": 3},
+        {"body": "<p>x</p>"},
+        {"_links": "x"},
+        {"space": "IT"},
+        {"restrictions": {"read": "x"}},
+        {"ancestors": "Root"},
+        {"metadata": {"labels": ["a"]}},
+        {"body": {"storage": {"value": 42}}},
+    ],
+)
+def test_fields_of_the_wrong_type_count_as_absent(tmp_path: Path, patch: dict) -> None:
+    obj = {**page_object("8", "Odd", "<p>odd</p>"), **patch}
+    (tmp_path / "odd.json").write_text(json.dumps(obj))
+    (page,) = ExportSource(tmp_path).pages()
+    assert page.page_id == "8" and page.title == "Odd"

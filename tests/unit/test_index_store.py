@@ -146,3 +146,31 @@ def test_bm25_prefers_documents_with_rare_query_terms() -> None:
     assert scores.argmax() == 2 and scores[1] == 0
     assert tokenize("Printers printing") == ["printer", "print"]
     assert lex.query_terms_known("payroll printer") == (1, 2)
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda m: m.pop("embedder"),
+        lambda m: m.update(embedder={"id": "x", "dimension": "abc"}),
+        lambda m: m["files"].update({"faiss.index": "zzz"}),
+        lambda m: m["files"]["docstore.json"].pop("sha256"),
+    ],
+)
+def test_manifest_of_the_wrong_shape_is_corrupt_and_ingest_rebuilds(tmp_path: Path, mutate) -> None:
+    from support import HashEmbedder, page_object, write_export
+
+    from ingest.pipeline import run_ingest
+    from ingest.sources.export import ExportSource
+
+    store = LocalIndexStore(tmp_path / "idx")
+    version = store.publish(make_bundle())
+    path = tmp_path / "idx" / "versions" / version / MANIFEST
+    manifest = json.loads(path.read_text())
+    mutate(manifest)
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorrupt):
+        store.load()
+    export = write_export(tmp_path / "e", [page_object("1", "VPN", "<p>Install GlobalProtect.</p>")])
+    summary = run_ingest(ExportSource(export), HashEmbedder(dimension=8, embedder_id="test/emb"), store)
+    assert summary.published and store.load().version == summary.index_version
