@@ -158,7 +158,7 @@ class S3IndexStore:
         code = _error_code(exc)
         where = f"s3://{self.bucket}/{key}"
         if code == "NoSuchBucket":
-            return IndexNotFound(f"bucket {self.bucket} does not exist (index location {self.location})")
+            return IndexStoreError(f"bucket {self.bucket} does not exist (index location {self.location})")
         if code in ("AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
             return IndexStoreError(f"access denied to {where} ({code}): the role needs s3:{action} there")
         if code:

@@ -56,6 +56,7 @@ _SKIP = {
     "ac:task-uuid", "ac:task-status", "ac:adf-attribute",
 }  # fmt: skip
 # start tag -> (open elements it closes implicitly, elements that bound the search)
+_IMPLICIT_SCAN = 64  # stack entries an opening tag looks through for an element it closes implicitly
 _IMPLICIT = {
     "li": ({"li"}, {"ul", "ol", "td", "th", "table", "ac:rich-text-body", "ac:layout-cell", "ac:task-body"}),
     "td": ({"td", "th"}, {"tr", "table"}),
@@ -119,7 +120,11 @@ class _TreeBuilder(HTMLParser):
         elif tag in ("script", "style"):
             self.warn(f"unsupported element <{tag}> dropped")
         closes, bounds = _IMPLICIT.get(tag, ((), ()))
-        for i in range(len(self.stack) - 1, 0, -1):
+        # Only a tag that can close another implicitly scans the stack, and only its top: real pages nest a few
+        # levels, and a page of thousands of unclosed tags must not cost quadratic time.
+        top = len(self.stack) - 1
+        lowest = top if not (closes or tag == "p") else max(0, top - _IMPLICIT_SCAN)
+        for i in range(len(self.stack) - 1, lowest, -1):
             t = self.stack[i].tag
             if t in closes or (tag == "p" and t == "p"):
                 self.warn(f"unclosed <{t}> closed implicitly")

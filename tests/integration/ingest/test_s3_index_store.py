@@ -92,9 +92,16 @@ def test_no_index_yet_is_a_clear_error(bucket: str, tmp_path: Path) -> None:
         store(tmp_path).load()
 
 
-def test_missing_bucket_is_a_clear_error(aws, tmp_path: Path) -> None:
-    with pytest.raises(IndexNotFound, match="bucket helpdesk-index does not exist"):
+def test_missing_bucket_is_a_clear_error_before_anything_is_embedded(aws, tmp_path: Path) -> None:
+    from index_store.exceptions import IndexStoreError
+
+    with pytest.raises(IndexStoreError, match="bucket helpdesk-index does not exist") as err:
         store(tmp_path).load()
+    assert not isinstance(err.value, IndexNotFound)  # not mistaken for a first run
+    emb = HashEmbedder()
+    with pytest.raises(IndexStoreError, match="does not exist"):
+        run_ingest(ExportSource(write_export(tmp_path / "e", pages())), emb, store(tmp_path, "w"), IngestOptions())
+    assert emb.texts_embedded == 0  # no paid embedding calls for an index that cannot be published
 
 
 def test_bad_location_is_a_clear_error() -> None:
