@@ -67,7 +67,11 @@ def generate_space(folder: Path, pages: int, seed: int = 7) -> None:
 
 
 def measure(label: str, export: Path, embedder: StaticEmbedder, queries: list[str]) -> None:
-    location = Path(tempfile.mkdtemp(prefix="bench-index-"))
+    with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
+        _measure(label, export, embedder, queries, Path(tmp))
+
+
+def _measure(label: str, export: Path, embedder: StaticEmbedder, queries: list[str], location: Path) -> None:
     store = LocalIndexStore(location)
     t0 = time.perf_counter()
     s = run_ingest(ExportSource(export), embedder, store)

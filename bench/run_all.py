@@ -2,15 +2,17 @@
 
     .venv/bin/python -m bench.run_all [--quick] [--only NAME,NAME]
 
-Each benchmark runs in its own process with its default sizes (the issues' figures); `--quick` passes smaller
+Each benchmark runs in its own process (with its own TMPDIR, removed afterwards) with its default sizes (the issues' figures); `--quick` passes smaller
 sizes where a benchmark takes them, for a fast look. Expect about 15 minutes in full on a 2-core machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
+import tempfile
 import time
 
 # (module, quick arguments): grouped by issue.
@@ -47,7 +49,9 @@ def main() -> int:
             continue
         print(f"\n===== bench.{name} {' '.join(quick) if args.quick else ''}".rstrip(), flush=True)
         started = time.perf_counter()
-        rc = subprocess.call([sys.executable, "-m", f"bench.{name}", *(quick if args.quick else ())])
+        with tempfile.TemporaryDirectory(prefix=f"helpdesk-bench-{name}-") as tmp:  # every temporary file goes
+            env = {**os.environ, "TMPDIR": tmp}
+            rc = subprocess.call([sys.executable, "-m", f"bench.{name}", *(quick if args.quick else ())], env=env)
         print(f"----- bench.{name}: exit {rc}, {time.perf_counter() - started:.1f} s", flush=True)
         if rc:
             failed.append(name)

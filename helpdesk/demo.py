@@ -34,7 +34,7 @@ def main() -> int:
         ExportSource(EXPORT),
         embedder,
         build_index_store(settings),
-        IngestOptions(exclude_labels=settings.exclude_labels),
+        IngestOptions.from_settings(settings),
     )
     print(
         f"   {summary.pages_seen} pages, {summary.pages_skipped} excluded, {summary.chunks_total} chunks "

@@ -108,7 +108,7 @@ class IngestOptions:
     sweep: bool = False  # list everything (deletions included) but reuse the embedding cache
     exclude_labels: tuple[str, ...] = ("helpdesk-exclude",)
     skip_restricted: bool = True
-    index_type: str = "flat"
+    index_type: str = "sq8"  # as HELPDESK_INDEX_TYPE defaults (decision 0003)
     batch_size: int = 64
     max_words: int = 180
     min_words: int = 40
