@@ -2,8 +2,9 @@
 
     .venv/bin/python -m bench.run_all [--quick] [--only NAME,NAME]
 
-Each benchmark runs in its own process (with its own TMPDIR, removed afterwards) with its default sizes (the issues' figures); `--quick` passes smaller
-sizes where a benchmark takes them, for a fast look. Expect about 15 minutes in full on a 2-core machine.
+Each benchmark runs in its own process, with its own TMPDIR (removed afterwards), at its default sizes (the
+issues' figures); `--quick` passes smaller sizes where a benchmark takes them, for a fast look. Expect about 15
+minutes in full on a 2-core machine.
 """
 
 from __future__ import annotations
