@@ -7,6 +7,7 @@ TICKET_OPENED = (
 TICKET_NOT_OPENED = "I couldn't find a confident answer to this in the IT knowledge base."
 TICKET_OPENED_ON_REQUEST = "I've opened ticket {ticket_id} for the IT team. They'll follow up with you."
 EMPTY_QUESTION = "The question is empty: ask me something about IT, e.g. “how do I reset my MFA?”"
+NO_WORDS = "The question has no words in it: ask me something about IT, e.g. “how do I reset my MFA?”"
 QUESTION_TOO_LONG = "The question is {length:,} characters long; the limit is {limit:,}. Please shorten it."
 TROUBLE_ANSWERING = (
     "I'm having trouble answering right now, so I've passed your question to the IT team as ticket {ticket_id}."

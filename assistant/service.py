@@ -61,6 +61,8 @@ def validate_question(question: str, max_chars: int) -> str:
     text = question.strip()
     if len(text) > max_chars:
         raise InvalidQuestion(messages.QUESTION_TOO_LONG.format(length=len(text), limit=max_chars))
+    if not any(ch.isalnum() for ch in text):  # "???" or an emoji alone: nothing to search for, nothing for IT
+        raise InvalidQuestion(messages.NO_WORDS)
     return text
 
 

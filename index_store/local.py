@@ -71,6 +71,15 @@ class LocalIndexStore:
         return version or None
 
     def load(self, *, with_embeddings: bool = False) -> IndexBundle:
+        try:
+            return self._load(with_embeddings)
+        except OSError as exc:  # permissions, a file where a folder should be, I/O errors
+            raise IndexStoreError(f"cannot read the index at {self.root}: {exc.strerror or exc}") from exc
+
+    def _load(self, with_embeddings: bool) -> IndexBundle:
+        blocked = next((p for p in (self.root, *self.root.parents) if p.exists() and not p.is_dir()), None)
+        if blocked is not None:  # caught before any embedding work, not after it at publish time
+            raise IndexStoreError(f"cannot use {self.root} as an index folder: {blocked} is a file")
         if not self.root.exists():
             raise IndexNotFound(f"no index at {self.root}: run `helpdesk ingest` first")
         version = self.current_version()
@@ -97,6 +106,12 @@ class LocalIndexStore:
         return decode_bundle(manifest, files, where)
 
     def publish(self, bundle: IndexBundle) -> str:
+        try:
+            return self._publish(bundle)
+        except OSError as exc:
+            raise IndexStoreError(f"cannot write the index at {self.root}: {exc.strerror or exc}") from exc
+
+    def _publish(self, bundle: IndexBundle) -> str:
         if not bundle.version:
             raise ValueError("bundle.version must be set before publishing")
         files = encode_bundle(bundle)

@@ -236,3 +236,9 @@ def test_bad_eval_input_and_settings_are_usage_errors(indexed: dict, tmp_path: P
     assert "cannot write" in out.stderr and "Traceback" not in out.stderr
     out = run("ask", "vpn?", env={**indexed["env"], "HELPDESK_LOG_LEVEL": "verbose"}, check_rc=2)
     assert "HELPDESK_LOG_LEVEL" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("question", ["???", "😀 🙏"])
+def test_question_without_words_is_rejected_without_a_ticket(indexed: dict, question: str) -> None:
+    out = run("ask", question, env=indexed["env"], check_rc=2)
+    assert "has no words" in out.stderr and "Traceback" not in out.stderr

@@ -174,3 +174,15 @@ def test_manifest_of_the_wrong_shape_is_corrupt_and_ingest_rebuilds(tmp_path: Pa
     export = write_export(tmp_path / "e", [page_object("1", "VPN", "<p>Install GlobalProtect.</p>")])
     summary = run_ingest(ExportSource(export), HashEmbedder(dimension=8, embedder_id="test/emb"), store)
     assert summary.published and store.load().version == summary.index_version
+
+
+def test_filesystem_errors_are_index_store_errors(tmp_path: Path) -> None:
+    from index_store.exceptions import IndexStoreError
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    store = LocalIndexStore(blocker / "index")
+    with pytest.raises(IndexStoreError, match="cannot"):
+        store.load()
+    with pytest.raises(IndexStoreError, match="cannot write the index"):
+        store.publish(make_bundle())
