@@ -116,7 +116,8 @@ class BedrockAnswerer:
             from botocore.config import Config
 
             # Retries are ours (bounded by retry_budget_s), so botocore makes exactly one attempt per call.
-            config = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=60)
+            # A hung call must end well inside the Slack Lambda (60 s): 20 s is several times a slow Haiku answer.
+            config = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=20)
             self._client = boto3.client("bedrock-runtime", config=config)
         return self._client
 

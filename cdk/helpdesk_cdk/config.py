@@ -23,6 +23,9 @@ ARCHITECTURES = ("arm64", "x86_64")
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|API_KEY", re.IGNORECASE)
 
 
+# The Slack dedupe lease (assistant/slack/bot.py LEASE_SECONDS): a Slack function must finish well within it.
+SLACK_LEASE_SECONDS = 120
+
 class ConfigError(ValueError):
     """A deploy-time setting has a value the stack cannot use."""
 
@@ -194,6 +197,11 @@ class HelpdeskConfig:
         for name in ("slack", "ingest", "sweep"):
             _int(f"{name}_memory_mb", str(getattr(self, f"{name}_memory_mb")), 128, 10240)
             _int(f"{name}_timeout_s", str(getattr(self, f"{name}_timeout_s")), 1, 900)
+        if self.slack_timeout_s >= SLACK_LEASE_SECONDS:
+            raise ConfigError(
+                f"slack_timeout_s={self.slack_timeout_s} must stay under {SLACK_LEASE_SECONDS} s, the lease after "
+                "which a Slack retry takes over an unfinished answer (assistant/slack/bot.py LEASE_SECONDS)"
+            )
         if self.slack_memory_mb < 512:
             raise ConfigError(
                 f"slack_memory_mb={self.slack_memory_mb}: the answering path needs at least 512 MB "

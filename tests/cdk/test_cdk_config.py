@@ -129,3 +129,13 @@ def test_a_bundle_folder_that_is_not_a_package_is_a_configuration_error(tmp_path
         lambda_code(HelpdeskConfig.from_sources({"bundle": str(tmp_path)}))
     with pytest.raises(ConfigError, match="cannot run"):
         lambda_code(HelpdeskConfig.from_sources({"bundle_python": str(tmp_path / "python3.13")}))
+
+
+def test_slack_timeout_must_stay_under_the_dedupe_lease() -> None:
+    from assistant.slack.bot import LEASE_SECONDS
+    from helpdesk_cdk.config import SLACK_LEASE_SECONDS
+
+    assert SLACK_LEASE_SECONDS == LEASE_SECONDS
+    with pytest.raises(ConfigError, match="slack_timeout_s=120 must stay under 120"):
+        HelpdeskConfig.from_sources({"slack_timeout_s": "120"}, {})
+    assert HelpdeskConfig.from_sources({"slack_timeout_s": "90"}, {}).slack_timeout_s == 90
