@@ -132,8 +132,9 @@ def test_a_bundle_folder_that_is_not_a_package_is_a_configuration_error(tmp_path
 
 
 def test_slack_timeout_must_stay_under_the_dedupe_lease() -> None:
-    from assistant.slack.bot import LEASE_SECONDS
     from helpdesk_cdk.config import SLACK_LEASE_SECONDS
+
+    from assistant.slack.bot import LEASE_SECONDS
 
     assert SLACK_LEASE_SECONDS == LEASE_SECONDS
     with pytest.raises(ConfigError, match="slack_timeout_s=120 must stay under 120"):
