@@ -23,7 +23,12 @@ def build_embedder(settings: Settings, *, for_queries: bool = False) -> Embedder
 
     if for_queries:  # 4 attempts, at most ~3.5 s of backoff: then the user gets the polite reply and a ticket
         return TitanEmbedder(
-            settings.bedrock_embed_model, settings.embed_dimensions, concurrency=1, max_attempts=4, max_delay=2.0
+            settings.bedrock_embed_model,
+            settings.embed_dimensions,
+            concurrency=1,
+            max_attempts=4,
+            max_delay=2.0,
+            emit_metrics=True,
         )
     return TitanEmbedder.from_settings(settings)
 

@@ -72,7 +72,7 @@ def run_command(bot: HelpdeskBot, body: Mapping[str, Any], client: Any, respond:
     def status(job: Job) -> None:
         store = bot.tickets()
         if command.arg:
-            ticket_id = command.arg.split()[0].upper()
+            ticket_id = command.arg.split()[0]  # the stores try it as typed, then upper-cased (older ids)
             try:
                 found = store.get(ticket_id)
             except TicketNotFound:
@@ -177,7 +177,7 @@ def on_open_ticket(bot: HelpdeskBot, body: Mapping[str, Any], client: Any) -> Jo
 def on_resolve(bot: HelpdeskBot, body: Mapping[str, Any], client: Any) -> Job:
     """ "Mark resolved": only the requester or the IT group; updates the ticket and tells the requester."""
     action, user, channel, message_ts, thread = _action(body)
-    ticket_id = str(action.get("value", "")).upper()
+    ticket_id = str(action.get("value", ""))
     container = body.get("container") or {}
 
     def work(job: Job) -> None:

@@ -9,8 +9,8 @@ compare-and-set before sending, so overlapping sweeps and the creating request n
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -83,5 +83,21 @@ def handle_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
         it_queue=settings.it_queue_email,
         notify_requester=settings.notify_requester,
     )
-    log.info(json.dumps({"event": "ticket_email_sweep", **summary}, sort_keys=True))
+    _lambda_logger().info("ticket email sweep", extra={"event": "ticket_email_sweep", **summary})
     return summary
+
+
+_logger: Any = None
+
+
+def _lambda_logger() -> Any:
+    """Powertools' JSON logger (level POWERTOOLS_LOG_LEVEL, default INFO), so the summary reaches CloudWatch: a plain
+    stdlib logger is at WARNING in Lambda."""
+    global _logger
+    if _logger is None:
+        from aws_lambda_powertools import Logger
+
+        from helpdesk.metrics import DEFAULT_SERVICE
+
+        _logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE)
+    return _logger

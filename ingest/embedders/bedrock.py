@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from helpdesk import metrics
 from ingest.embedders.base import normalise
 from ingest.exceptions import EmbeddingAccessDenied, EmbeddingError
 
@@ -132,6 +133,7 @@ class TitanEmbedder:
         max_delay: float = 20.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
+        emit_metrics: bool = False,
     ) -> None:
         if dimensions not in DIMENSIONS:
             raise EmbeddingError(f"Titan v2 dimensions must be one of {DIMENSIONS}, not {dimensions}")
@@ -144,6 +146,7 @@ class TitanEmbedder:
         self.max_delay = max_delay
         self.sleep = sleep
         self.rng = rng
+        self.emit_metrics = emit_metrics  # the ingest job emits its own totals; the answering path sets this
         self.stats = EmbedStats()
         self._client = client
         self._client_lock = threading.Lock()
@@ -192,6 +195,8 @@ class TitanEmbedder:
                 status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
                 if code in RETRYABLE or status in (429, 500, 502, 503, 504):
                     self.stats.add(throttles=int(code == "ThrottlingException"))
+                    if self.emit_metrics and code == "ThrottlingException":  # answering path: count it now
+                        metrics.count(metrics.BEDROCK_THROTTLES)
                     if attempt == self.max_attempts:
                         raise EmbeddingError(
                             f"Bedrock kept answering {code or status} for {self.model_id} after {attempt} attempts; "

@@ -67,6 +67,21 @@ def test_throttling_sequence_is_retried_with_backoff(bedrock: TitanFake) -> None
     assert (snap.calls, snap.retries, snap.throttles) == (3, 4, 2) and bedrock.errors_sent == 4
 
 
+def test_on_the_answering_path_each_throttle_is_counted_for_the_alarm(
+    bedrock: TitanFake, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from helpdesk.factory import build_embedder
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "it-helpdesk-slack")
+    bedrock.script(["ThrottlingException", "ThrottlingException"])
+    emb = build_embedder(Settings(embedder="bedrock"), for_queries=True)
+    emb.sleep = FakeClock().sleep
+    assert emb.embed_query("vpn keeps dropping").shape == (256,)
+    emf = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"_aws"' in x]
+    assert [e["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] for e in emf] == ["BedrockThrottles"] * 2
+    assert emb.max_attempts == 4  # a user is waiting: bounded retries
+
+
 def test_throttling_that_never_ends_stops_with_advice(bedrock: TitanFake) -> None:
     bedrock.deny_all("ThrottlingException")
     clock = FakeClock()
