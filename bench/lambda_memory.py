@@ -7,7 +7,7 @@ interpreter and reports `ru_maxrss`:
 
 - import handler: the Lambda init of every function;
 - ack path: Bolt's request handler and the boto3 clients the Slack ack needs (Secrets Manager, DynamoDB, Lambda);
-- answer imports: the ack path plus FAISS, numpy, langchain-aws and the assistant packages;
+- answer imports: the ack path plus FAISS, numpy and the assistant packages;
 - answer, sample space / N-page space: load the published index and answer 10 questions (extractive answerer:
   on Lambda the model runs in Bedrock, so only its client counts here, and it is imported);
 - ingest N pages: parse, chunk, embed (a hashing stand-in for Titan: on Lambda embeddings come over the network)
@@ -85,7 +85,6 @@ for s in ("secretsmanager", "dynamodb", "lambda"):
 import handler, boto3, faiss, numpy
 from slack_bolt import App
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
-from langchain_aws import ChatBedrockConverse
 import assistant.service, assistant.retrieval, index_store.format, helpdesk.factory
 for s in ("secretsmanager", "dynamodb", "lambda", "s3", "bedrock-runtime", "sesv2"):
     boto3.client(s, region_name="us-east-1")
@@ -100,7 +99,6 @@ for s in ("dynamodb", "sesv2"):
 
 ANSWER = """
 import boto3
-from langchain_aws import ChatBedrockConverse
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from helpdesk.settings import Settings
 from helpdesk.factory import build_assistant

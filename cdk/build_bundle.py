@@ -40,12 +40,11 @@ ack_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 for service in ("s3", "dynamodb", "bedrock-runtime", "bedrock-agent-runtime", "secretsmanager", "sesv2", "lambda",
                 "sts", "ssm", "bedrock"):
     boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-import faiss, numpy, zstandard, langsmith, langchain_core, langchain_aws, yaml, pydantic, xxhash, wrapt
+import faiss, numpy, zstandard, yaml, pydantic, xxhash, wrapt
 assert zstandard.decompress(zstandard.compress(b"x" * 1000)) == b"x" * 1000
 assert yaml.load("a: [1, 2]", Loader=yaml.CSafeLoader) == {"a": [1, 2]}
 assert xxhash.xxh64(b"abc").hexdigest()
 from websockets import speedups
-from langchain_aws import ChatBedrockConverse, BedrockEmbeddings
 from atlassian import Confluence
 from aws_lambda_powertools import Logger, Metrics
 import helpdesk.factory, helpdesk.settings, assistant.service, assistant.retrieval, index_store.format
