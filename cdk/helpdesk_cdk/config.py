@@ -252,7 +252,7 @@ def _parse_extra_env(name: str, value: Any) -> dict[str, str]:
         try:
             value = json.loads(value) if value.strip() else {}
         except json.JSONDecodeError as exc:
-            raise ConfigError(f'{name} must be a JSON object of strings, e.g. \'{{"HELPDESK_X": "1"}}\'') from exc
+            raise ConfigError(f"{name} must be a JSON object of strings, e.g. '{{\"HELPDESK_X\": \"1\"}}'") from exc
     if not isinstance(value, dict):
         raise ConfigError(f"{name} must be a JSON object of strings")
     return {str(k): v for k, v in value.items()}
