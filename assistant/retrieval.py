@@ -169,7 +169,13 @@ class HybridRetriever:
             for page in ranked:
                 page.score = page.chunks[0].fused / best
         else:
-            ranked = sorted(pages.values(), key=lambda p: (-page_fused[p.page_id], -p.dense, p.page_id))
+            # Equal fused scores are a symmetric swap: one page is i-th by dense and j-th by BM25, the other the
+            # other way round. The more specific page (deeper in the page tree) wins: a section overview is a list
+            # of links to its children and scores close to each of them in both lists. Then the dense score.
+            ranked = sorted(
+                pages.values(),
+                key=lambda p: (-page_fused[p.page_id], -len(p.chunks[0].chunk.breadcrumb), -p.dense, p.page_id),
+            )
         result.pages = ranked[:k]
         if dense_rank:
             result.dense_top_page = chunks[dense_rank[0]].page_id

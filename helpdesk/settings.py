@@ -83,7 +83,7 @@ class Settings:
     index_location: str = ""  # folder (or s3://bucket/prefix); default: HOME/index
     embedder: str = "local"  # local | bedrock
     answerer: str = "extractive"  # extractive | bedrock
-    confidence_threshold: float = 0.57
+    confidence_threshold: float | None = None  # None: the default of the weights the gate uses (assistant.confidence)
     confidence_weights: str = ""  # JSON weights fitted for the configured embedder (bench.calibrate_confidence)
     max_question_chars: int = 4000
     retrieval_candidates: int = 50
@@ -157,7 +157,11 @@ class Settings:
             index_location=_get(env, "HELPDESK_INDEX", ""),
             embedder=_choice(env, "HELPDESK_EMBEDDER", "local", ("local", "bedrock")),
             answerer=_choice(env, "HELPDESK_ANSWERER", "extractive", ("extractive", "bedrock")),
-            confidence_threshold=_float(env, "HELPDESK_CONFIDENCE_THRESHOLD", 0.57, 0.0, 1.0),
+            confidence_threshold=(
+                _float(env, "HELPDESK_CONFIDENCE_THRESHOLD", 0.0, 0.0, 1.0)
+                if _get(env, "HELPDESK_CONFIDENCE_THRESHOLD", "")
+                else None
+            ),
             confidence_weights=_get(env, "HELPDESK_CONFIDENCE_WEIGHTS", ""),
             max_question_chars=_int(env, "HELPDESK_MAX_QUESTION_CHARS", 4000, 10, 100_000),
             retrieval_candidates=_int(env, "HELPDESK_RETRIEVAL_CANDIDATES", 50, 10, 2000),

@@ -50,19 +50,19 @@ class ExtractiveAnswerer:
             return Answer(text="", used_sources=[], sufficient=None)
         q = set(tokenize(self.rewrite_query(question, history)))
         picked: list[tuple[int, int, str]] = []  # (source number, line index, line)
-        for source in sources[: self.max_sources]:
-            lines = _lines(source.text)
-            headings = _heading_of(source.text)
-            scored = []
-            for i, ln in enumerate(lines):
-                toks = set(tokenize(ln)) | set(tokenize(headings.get(i, "")))
-                overlap = len(q & toks)
-                if overlap:
-                    scored.append((overlap + (0.5 if _STEP.match(ln) else 0.0), i))
+        ranked = [(source, _lines(source.text), _scored(source.text, q)) for source in sources[: self.max_sources]]
+        best_first = int(ranked[0][2][0][0]) if ranked[0][2] else 0  # terms shared; the step bonus only orders lines
+        for source, lines, scored in ranked:
             if not scored:
                 continue
-            scored.sort(key=lambda x: (-x[0], x[1]))
-            budget = self.max_lines - len(picked) if source.number == sources[0].number else 2
+            if source.number == sources[0].number:
+                budget = self.max_lines - len(picked)
+            elif int(scored[0][0]) > best_first:  # source 1 has little relevant text (e.g. a section overview)
+                budget = self.max_lines // 2
+            elif len(picked) < self.max_lines:
+                budget = 2
+            else:
+                break
             chosen: set[int] = set()
             for _, i in scored:
                 if len(chosen) >= budget:
@@ -74,8 +74,6 @@ class ExtractiveAnswerer:
                         chosen.add(j)
                         j += 1
             picked.extend((source.number, i, lines[i]) for i in sorted(chosen))
-            if len(picked) >= self.max_lines:
-                break
         if not picked:
             first = sources[0]
             lines = _lines(first.text)[:3]
@@ -87,6 +85,17 @@ class ExtractiveAnswerer:
             out.append(f"From {by_number[n].title} [{n}]:")
             out.extend(_without_repeated_callouts([ln for m, _, ln in picked if m == n], n))
         return Answer(text="\n".join(out), used_sources=used, sufficient=None)
+
+
+def _scored(text: str, q: set[str]) -> list[tuple[float, int]]:
+    """(overlap with the question, line index) of every line that shares a term with it, best first (pure)."""
+    lines, headings = _lines(text), _heading_of(text)
+    scored = []
+    for i, ln in enumerate(lines):
+        overlap = len(q & (set(tokenize(ln)) | set(tokenize(headings.get(i, "")))))
+        if overlap:
+            scored.append((overlap + (0.5 if _STEP.match(ln) else 0.0), i))
+    return sorted(scored, key=lambda x: (-x[0], x[1]))
 
 
 def _without_repeated_callouts(lines: Sequence[str], number: int) -> list[str]:

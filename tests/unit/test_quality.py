@@ -34,16 +34,30 @@ def test_recall_at_5_on_covered_questions(results) -> None:
 
 
 def test_recall_at_1_and_mrr_after_page_level_fusion(results) -> None:
-    rows, out = results  # 0.734 / 0.850 with chunk-level fusion; 0.818 / 0.898 measured with page-level fusion
+    rows, out = results  # 156 questions: 0.716 / 0.841 with chunk-level fusion; 0.814 / 0.895 measured now
     m = eval_metrics(rows, out)
-    assert m["recall_at_1"] >= 0.78 and m["mrr_at_10"] >= 0.87
+    assert m["recall_at_1"] >= 0.79 and m["mrr_at_10"] >= 0.88
 
 
 def test_uncovered_questions_become_tickets(results) -> None:
     rows, out = results
-    m = eval_metrics(rows, out)
-    assert m["uncovered_ticket_rate"] >= 0.8
-    assert m["covered_ticket_rate"] <= 0.06
+    m = eval_metrics(rows, out)  # measured: 0.921 and 0.076 (0.868 and 0.203 with the dense_top-only gate)
+    assert m["uncovered_ticket_rate"] >= 0.89
+    assert m["covered_ticket_rate"] <= 0.09
+    assert m["auroc"] >= 0.95  # 0.968 (0.888 before)
+
+
+def test_short_keyword_questions_are_answered_and_off_topic_ones_ticketed(results) -> None:
+    rows, out = results  # q3xx: 1-5 word questions; measured 0.049 covered->ticket (0.488 before), 1.0 uncovered
+    short = [(r, o) for r, o in zip(rows, out, strict=True) if r["id"].startswith("q3")]
+    m = eval_metrics([r for r, _ in short], [o for _, o in short])
+    assert m["covered_ticket_rate"] <= 0.1 and m["uncovered_ticket_rate"] >= 0.9
+
+
+def test_a_tie_goes_to_the_specific_page_not_the_section_overview(results) -> None:
+    rows, out = results
+    by_question = {r["question"]: o for r, o in zip(rows, out, strict=True)}
+    assert by_question["how do I connect a guest to the wifi?"]["page_ids"][0] == "100104"  # not 100100
 
 
 def test_every_question_lists_ten_distinct_pages(results) -> None:

@@ -96,13 +96,12 @@ def test_one_chunk_larger_than_the_budget_is_cut_not_dropped() -> None:
 
 
 def test_gate_rules() -> None:
+    from assistant.confidence import gate_for
+
     gate = ConfidenceGate()
-    assert (
-        gate.threshold
-        == DEFAULT_THRESHOLD
-        == Settings().confidence_threshold
-        == Settings.from_env({}).confidence_threshold
-    )
+    assert Settings().confidence_threshold is None and Settings.from_env({}).confidence_threshold is None
+    unset = gate_for("model2vec/minilm-l6-m2v@abc123", threshold=Settings.from_env({}).confidence_threshold)
+    assert gate.threshold == DEFAULT_THRESHOLD == unset.threshold
     assert gate.decide(0.99, sufficient=False) == "ticket"
     assert gate.decide(DEFAULT_THRESHOLD, None) == "answer" and gate.decide(DEFAULT_THRESHOLD - 0.01) == "ticket"
     hit = page("A", [chunk("A", 0, 5)])
@@ -124,14 +123,28 @@ def test_local_follow_up_rewrite() -> None:
 
 def test_gate_weights_follow_the_embedder() -> None:
     from assistant.confidence import DEFAULT_WEIGHTS, LEXICAL_THRESHOLD, LEXICAL_WEIGHTS, gate_for
-    from assistant.exceptions import AssistantError
+    from helpdesk.settings import SettingsError
 
     local = gate_for("model2vec/minilm-l6-m2v@abc123", threshold=0.57)
     assert local.weights == DEFAULT_WEIGHTS and local.threshold == 0.57
-    titan = gate_for("bedrock/amazon.titan-embed-text-v2:0", threshold=0.57)
+    titan = gate_for("bedrock/amazon.titan-embed-text-v2:0", threshold=None)
     assert titan.weights == LEXICAL_WEIGHTS and titan.threshold == LEXICAL_THRESHOLD
+    # a configured threshold is honoured for the lexical fallback too
+    assert gate_for("bedrock/amazon.titan-embed-text-v2:0", threshold=0.3).threshold == 0.3
     fitted = gate_for("bedrock/x", threshold=0.6, weights_json='{"bias": -9, "dense_top": 20}')
     assert dict(fitted.weights) == {"bias": -9, "dense_top": 20} and fitted.threshold == 0.6
-    for bad in ("{oops", '{"bias": "x"}', '{"colour": 1}', "[1, 2]"):
-        with pytest.raises(AssistantError, match="HELPDESK_CONFIDENCE_WEIGHTS"):
+    assert gate_for("bedrock/x", weights_json='{"bias": -9, "dense_top": 20}').threshold == DEFAULT_THRESHOLD
+    for bad in ("{oops", '{"bias": "x"}', '{"colour": 1}', "[1, 2]", "{}", '{"bias": true}'):
+        with pytest.raises(SettingsError, match="HELPDESK_CONFIDENCE_WEIGHTS"):
             gate_for("bedrock/x", threshold=0.5, weights_json=bad)
+
+
+def test_invalid_confidence_weights_are_a_one_line_settings_error(sample_index, tmp_path, monkeypatch, capsys) -> None:
+    from helpdesk.cli import main
+
+    monkeypatch.setenv("HELPDESK_HOME", str(tmp_path))
+    monkeypatch.setenv("HELPDESK_INDEX", str(sample_index))
+    monkeypatch.setenv("HELPDESK_CONFIDENCE_WEIGHTS", '{"colour": 1}')
+    assert main(["ask", "reset mfa"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("helpdesk: error: HELPDESK_CONFIDENCE_WEIGHTS") and err.count("\n") == 1

@@ -80,3 +80,23 @@ def test_hopeless_retrieval_skips_the_model_and_opens_a_ticket(make) -> None:
 def test_extractive_answerer_is_never_skipped(make) -> None:
     result = make(ExtractiveAnswerer()).ask("how do I increase my pension contributions")
     assert result.decision == "ticket" and result.draft_answer  # the ticket still carries a quoted draft
+
+
+def test_extractive_answer_quotes_source_2_when_source_1_is_an_overview() -> None:
+    from assistant.model import Source
+
+    overview = Source(1, "100", "Network", "u1", (), "Wi-Fi in the offices\nGuest access: getting visitors online", 1.0)
+    guest = Source(
+        2,
+        "104",
+        "Guest Wi-Fi access",
+        "u2",
+        (),
+        "1. The guest selects Northwind-Guest wifi and the host approves the guest request.\nOther text.",
+        1.0,
+    )
+    answer = ExtractiveAnswerer().answer("how do I connect a guest to the guest wifi", [overview, guest])
+    assert 2 in answer.used_sources and "host approves the guest request. [2]" in answer.text
+    # a later source that matches no better than source 1 is not quoted when source 1 fills the answer
+    full = Source(1, "1", "A", "u", (), "\n".join(f"guest wifi line {i}" for i in range(8)), 1.0)
+    assert ExtractiveAnswerer().answer("guest wifi", [full, guest]).used_sources == [1]

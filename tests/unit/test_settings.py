@@ -6,7 +6,7 @@ from helpdesk.settings import Settings, SettingsError
 def test_defaults_are_the_local_mode() -> None:
     s = Settings.from_env({})
     assert (s.embedder, s.answerer, s.email_backend, s.tickets_table) == ("local", "extractive", "outbox", "")
-    assert s.index.endswith("index") and s.confidence_threshold == 0.57
+    assert s.index.endswith("index") and s.confidence_threshold is None  # None: the gate's own default
 
 
 def test_values_are_parsed_and_validated() -> None:
