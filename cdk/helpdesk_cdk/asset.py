@@ -48,8 +48,10 @@ class LocalPackager:
                 "Synthesize without it with `-c bundle=stub` (tests), or prebuild it with cdk/build_bundle.py and "
                 "pass `-c bundle=cdk/.bundle/<arch>-py<version>`."
             ) from exc
-        hint = "" if self.python_exe else (
-            f" (no python{self.python} found: cold starts compile every module; set bundle_python to precompile)"
+        hint = (
+            ""
+            if self.python_exe
+            else (f" (no python{self.python} found: cold starts compile every module; set bundle_python to precompile)")
         )
         print(f"Lambda package ({self.arch}, Python {self.python}): {report.unzipped / 1e6:.1f} MB unzipped; "
               f"bytecode: {report.bytecode}{hint}")  # fmt: skip

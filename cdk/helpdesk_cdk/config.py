@@ -26,6 +26,7 @@ SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|API_K
 # The Slack dedupe lease (assistant/slack/bot.py LEASE_SECONDS): a Slack function must finish well within it.
 SLACK_LEASE_SECONDS = 120
 
+
 class ConfigError(ValueError):
     """A deploy-time setting has a value the stack cannot use."""
 
@@ -260,7 +261,7 @@ def _parse_extra_env(name: str, value: Any) -> dict[str, str]:
         try:
             value = json.loads(value) if value.strip() else {}
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"{name} must be a JSON object of strings, e.g. '{{\"HELPDESK_X\": \"1\"}}'") from exc
+            raise ConfigError(f'{name} must be a JSON object of strings, e.g. \'{{"HELPDESK_X": "1"}}\'') from exc
     if not isinstance(value, dict):
         raise ConfigError(f"{name} must be a JSON object of strings")
     return {str(k): v for k, v in value.items()}

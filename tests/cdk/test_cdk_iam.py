@@ -59,7 +59,8 @@ def expected_default(t: dict) -> dict[str, set]:
         return {logs, (frozenset(DLQ), (f"<{i['dlq']}.Arn>",), "")}
 
     return {
-        "it-helpdesk-slack": base("it-helpdesk-slack") | {
+        "it-helpdesk-slack": base("it-helpdesk-slack")
+        | {
             (frozenset({"s3:ListBucket"}), (bucket,), ""),
             (frozenset({"s3:GetObject"}), (objects,), ""),
             (frozenset({"bedrock:InvokeModel"}), titan, ""),
@@ -70,18 +71,26 @@ def expected_default(t: dict) -> dict[str, set]:
             (frozenset(RW), dedupe, ""),
             (frozenset(STREAMS), dedupe, ""),
             (frozenset({"ses:SendEmail"}), ses, from_sender),
-            (frozenset({"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}),
-             (f"<{i['it-helpdesk/slack']}>",), ""),
+            (
+                frozenset({"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}),
+                (f"<{i['it-helpdesk/slack']}>",),
+                "",
+            ),
             (frozenset({"lambda:InvokeFunction"}), (f"arn:{P}:lambda:{R}:{A}:function:it-helpdesk-slack",), ""),
         },
-        "it-helpdesk-ingest": base("it-helpdesk-ingest") | {
+        "it-helpdesk-ingest": base("it-helpdesk-ingest")
+        | {
             (frozenset({"s3:ListBucket"}), (bucket,), ""),
             (frozenset({"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}), (objects,), ""),
             (frozenset({"bedrock:InvokeModel"}), titan, ""),
-            (frozenset({"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}),
-             (f"<{i['it-helpdesk/confluence']}>",), ""),
+            (
+                frozenset({"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}),
+                (f"<{i['it-helpdesk/confluence']}>",),
+                "",
+            ),
         },
-        "it-helpdesk-sweep": base("it-helpdesk-sweep") | {
+        "it-helpdesk-sweep": base("it-helpdesk-sweep")
+        | {
             (frozenset(RW), tuple(sorted(tickets)), ""),
             (frozenset(STREAMS), tuple(sorted(tickets)), ""),
             (frozenset({"ses:SendEmail"}), ses, from_sender),
