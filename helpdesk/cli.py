@@ -199,7 +199,11 @@ def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     store = build_ticket_store(settings)
     if args.tickets_cmd == "list":
-        tickets = store.list(status=args.status, requester=args.mine)
+        tickets = list(store.list(status=args.status, requester=args.mine, limit=args.limit + 1))
+        cut = len(tickets) > args.limit
+        tickets = tickets[: args.limit]
+        if cut:  # on stderr, so --json stays one JSON document
+            print(f"showing the newest {args.limit} tickets; use --limit for more", file=sys.stderr)
         if args.json:
             _print_json([_ticket_json(t) for t in tickets])
         elif not tickets:
@@ -259,6 +263,16 @@ def cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
     return run_socket_mode(settings)
 
 
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="helpdesk", description="IT helpdesk assistant over a Confluence knowledge base.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -294,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--status", choices=("open", "in_progress", "resolved", "closed"))
     tl.add_argument("--mine", metavar="USER", help="only tickets requested by USER")
     tl.add_argument("--json", action="store_true")
+    tl.add_argument("--limit", type=_positive, default=100, help="at most this many, newest first (default 100)")
     ts = tsub.add_parser("show")
     ts.add_argument("ticket_id")
     ts.add_argument("--json", action="store_true")

@@ -111,6 +111,9 @@ def test_list_show_and_resolve(cli: Cli) -> None:
     assert set(as_json[0]) >= {"ticket_id", "status", "question", "sources", "idempotency_key", "email_status"}
     mine = json.loads(run(cli.env, "list", "--mine", "U1", "--json").stdout)
     assert sorted(t["ticket_id"] for t in mine) == sorted([a.ticket_id, c.ticket_id])
+    few = run(cli.env, "list", "--limit", "5", "--json")
+    assert len(json.loads(few.stdout)) == 5 and "showing the newest 5 tickets" in few.stderr  # a cut is said
+    assert "showing" not in run(cli.env, "list", "--limit", "12").stderr
 
     shown = run(cli.env, "show", a.ticket_id.lower()).stdout
     assert f"{a.ticket_id} [open] low_confidence" in shown and "VPN drops every hour 📶 <b>help</b>" in shown
