@@ -95,7 +95,7 @@ def synthetic_bundle(embedder: StaticEmbedder, base: IndexBundle, n: int, seed: 
                 body=body,
             )
         )
-    texts = [f"{c.header}\n{c.body}" for c in chunks]
+    texts = [c.embed_text for c in chunks]
     vectors = np.concatenate([embedder.embed_documents(texts[i : i + 4096]) for i in range(0, n, 4096)])
     return IndexBundle(
         embedder_id=embedder.embedder_id,

@@ -55,7 +55,7 @@ def build_bundle(n: int, d: int):  # type: ignore[no-untyped-def]
         )
         pages[pid] = StoredPage(pid, f"Page {pid}", f"https://wiki/{pid}", 1, f"{i:064x}", "IT")
     started = time.perf_counter()
-    lexical = LexicalIndex.build([f"{c.header}\n{c.body}" for c in chunks])
+    lexical = LexicalIndex.build([c.embed_text for c in chunks])
     print(f"(bundle of {n:,} chunks built; BM25 took {time.perf_counter() - started:.1f}s)")
     return IndexBundle(
         embedder_id="bedrock/amazon.titan-embed-text-v2:0",

@@ -52,8 +52,14 @@ class StoredChunk:
 
     @property
     def header(self) -> str:
-        path = " > ".join((*self.breadcrumb, self.title))
-        return f"{path} — {self.heading}" if self.heading else path
+        from ingest.chunk import chunk_header
+
+        return chunk_header(self.breadcrumb, self.title, self.heading)
+
+    @property
+    def embed_text(self) -> str:
+        """What was embedded and lexically indexed; its sha256 is `content_hash`."""
+        return f"{self.header}\n{self.body}"
 
 
 @dataclass(frozen=True, slots=True)

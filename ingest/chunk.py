@@ -37,9 +37,7 @@ class Chunk:
     @property
     def header(self) -> str:
         """``Root > Parent > Title`` then `` — heading`` when there is one; always a single line."""
-        path = " > ".join(p for p in (_one_line(x) for x in (*self.breadcrumb, self.title)) if p)
-        heading = _one_line(self.heading)
-        return f"{path} — {heading}" if heading else path
+        return chunk_header(self.breadcrumb, self.title, self.heading)
 
     @property
     def embed_text(self) -> str:
@@ -56,6 +54,14 @@ class Chunk:
         """Stable id: sha256 of page id, ordinal and ``embed_text``, first 32 hex chars."""
         key = f"{self.page_id}\n{self.ordinal}\n{self.embed_text}"
         return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def chunk_header(breadcrumb: Sequence[str], title: str, heading: str) -> str:
+    """The one definition of a chunk's header line (the stored chunk uses it too, so what is embedded and
+    lexically indexed is exactly what `content_hash` covers): ``Root > Parent > Title — heading``."""
+    path = " > ".join(p for p in (_one_line(x) for x in (*breadcrumb, title)) if p)
+    heading = _one_line(heading)
+    return f"{path} — {heading}" if heading else path
 
 
 def _one_line(text: str) -> str:

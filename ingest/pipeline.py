@@ -336,7 +336,7 @@ def run_ingest(
         chunks=chunks,
         pages={pid: entries[pid].page for pid in sorted(entries)},
         index=build_faiss_index(matrix, embedder.dimension, options.index_type),
-        lexical=LexicalIndex.build([f"{c.header}\n{c.body}" for c in chunks]),
+        lexical=LexicalIndex.build([c.embed_text for c in chunks]),
         embeddings=matrix,
         version=new_version_id(),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -361,7 +361,7 @@ def _embed_missing(
     todo: dict[str, str] = {}
     for chunk, vec in zip(chunks, vectors, strict=True):
         if vec is None and chunk.content_hash not in todo:
-            todo[chunk.content_hash] = f"{chunk.header}\n{chunk.body}"
+            todo[chunk.content_hash] = chunk.embed_text
     hashes = list(todo)
     fresh: dict[str, np.ndarray] = {}
     batch_size = int(getattr(embedder, "batch_size", 0) or options.batch_size)

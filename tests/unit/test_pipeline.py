@@ -133,3 +133,17 @@ def test_unreadable_export_raises_source_error(tmp_path: Path, bad: str) -> None
         folder.mkdir()
     with pytest.raises(SourceError):
         ingest(folder, LocalIndexStore(tmp_path / "idx"), HashEmbedder())
+
+
+def test_what_is_embedded_is_exactly_what_the_content_hash_covers(tmp_path: Path) -> None:
+    import hashlib
+
+    odd = page_object("7", "Printer\nhelp  ", "<h2>Jams\n on floor 3</h2><p>Open tray 2.</p>", ancestors=["IT", ""])
+    emb, store = HashEmbedder(), LocalIndexStore(tmp_path / "idx")
+    seen: list[str] = []
+    real = emb.embed_documents
+    emb.embed_documents = lambda texts: (seen.extend(texts), real(texts))[1]  # type: ignore[method-assign]
+    ingest(write_export(tmp_path / "e", [odd]), store, emb)
+    (chunk,) = store.load().chunks
+    assert seen == [chunk.embed_text] and chunk.header == "IT > Printer help — Jams on floor 3"
+    assert hashlib.sha256(chunk.embed_text.encode()).hexdigest() == chunk.content_hash
