@@ -93,7 +93,9 @@ class Assistant:
         self.notify_requester = notify_requester
 
     def retrieve(self, question: str, history: Sequence[Turn] = (), k: int = 10) -> RetrievalResult:
-        text = validate_question(question, self.max_question_chars)
+        return self._retrieve(validate_question(question, self.max_question_chars), history, k)
+
+    def _retrieve(self, text: str, history: Sequence[Turn], k: int = 10) -> RetrievalResult:
         query = self.answerer.rewrite_query(text, history) if history else text
         return self.retriever.retrieve(query, k=k)
 
@@ -107,7 +109,7 @@ class Assistant:
         idempotency_key: str = "",
     ) -> AskResult:
         text = validate_question(question, self.max_question_chars)
-        result = self.retrieve(text, history)
+        result = self._retrieve(text, history)
         sources = build_sources(result.pages, token_budget=self.source_token_budget)
         refs = [SourceRef(s.page_id, s.title, s.url, s.score) for s in sources]
         page_ids = [p.page_id for p in result.pages]
