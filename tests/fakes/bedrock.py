@@ -111,6 +111,9 @@ def default_rerank(call: Call) -> dict[str, Any]:
     return {"results": sorted(scores, key=lambda r: -r["relevanceScore"])[:n]}
 
 
+MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"  # the default chat model the tests expect
+
+
 class FakeBedrock(LocalHTTPFake):
     def __init__(self) -> None:
         self.calls: list[Call] = []

@@ -21,6 +21,9 @@ BOT_USER = "U0BOT0001"
 BOT_ID = "B0BOT0001"
 APP_ID = "A0APP0001"
 TEAM = "T0TEAM001"
+ALICE = "U0ALICE01"
+BOB = "U0BOB0001"
+IVY = "U0ITPERS1"  # in the IT user group S0ITGROUP
 TOKEN = "xoxb-test-token-not-real"
 
 

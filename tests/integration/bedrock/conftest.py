@@ -6,23 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from fakes.bedrock import FakeBedrock
-
-MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
-
-
-class FakeClock:
-    """`clock` and `sleep` for retry code: sleeping only moves the clock."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from fakes.clock import FakeClock
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import MODEL, FakeClock
-from fakes.bedrock import Call, FakeBedrock, FakeError, access_denied, text_reply, throttle, tool_reply
+from fakes.bedrock import MODEL, Call, FakeBedrock, FakeError, access_denied, text_reply, throttle, tool_reply
+from fakes.clock import FakeClock
 from support import SAMPLE_QUESTIONS
 
 from assistant import messages

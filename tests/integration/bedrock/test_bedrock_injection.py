@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import MODEL
-from fakes.bedrock import Call, tool_reply
+from fakes.bedrock import MODEL, Call, tool_reply
 from support import ROOT, page_object, write_export
 
 from assistant.prompt import SYSTEM_PROMPT

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fakes.assistant import FakeAssistant
-from fakes.slack_api import TOKEN, FakeSlackApi
+from fakes.slack_api import ALICE, BOB, IVY, TOKEN, FakeSlackApi
 from fakes.slack_requests import SECRET
 
 import handler
@@ -21,10 +21,6 @@ from assistant.slack.runtime import SlackRuntime, build_runtime
 from assistant.slack.store import SqliteSlackStore
 from assistant.tickets.sqlite import SqliteTicketStore
 from helpdesk.settings import Settings
-
-ALICE = "U0ALICE01"
-BOB = "U0BOB0001"
-IVY = "U0ITPERS1"  # in the IT user group S0ITGROUP
 
 
 @dataclass

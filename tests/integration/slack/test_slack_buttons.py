@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ALICE, BOB, IVY
-from fakes.slack_api import iter_texts
+from fakes.slack_api import ALICE, BOB, IVY, iter_texts
 from fakes.slack_requests import action_body, action_event, event_body, json_event
 
 from assistant.tickets.base import Ticket

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import ALICE, BOB, IVY
-from fakes.slack_api import iter_texts
+from fakes.slack_api import ALICE, BOB, IVY, iter_texts
 from fakes.slack_requests import command_event
 
 from assistant.tickets.base import Ticket

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ALICE
-from fakes.slack_api import iter_texts
+from fakes.slack_api import ALICE, iter_texts
 from fakes.slack_requests import event_body, json_event
 
 

@@ -7,8 +7,7 @@ import json
 import logging
 
 import pytest
-from conftest import ALICE
-from fakes.slack_api import TOKEN, iter_texts
+from fakes.slack_api import ALICE, TOKEN, iter_texts
 from fakes.slack_requests import SECRET, api_event, command_event, event_body, json_event, sign
 
 from assistant.slack import aws
