@@ -12,13 +12,13 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from assistant.slack.exceptions import SlackStoreError
-from helpdesk.sqlite import connect, init_db
+from helpdesk.sqlite import connect, init_db, transaction
 
 ClaimResult = Literal["new", "in_progress", "done"]
 VOTES = ("helpful", "not_helpful")
@@ -78,17 +78,8 @@ class SqliteSlackStore:
     def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
         return connect(self.path)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._connect() as db:
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                yield db
-                db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise SlackStoreError(f"local Slack store failed: {exc}") from exc
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.path, self._lock, SlackStoreError, "local Slack store")
 
     def claim(self, key: str, *, lease_seconds: float) -> ClaimResult:
         now = self.clock()

@@ -20,7 +20,7 @@ from assistant.tickets.base import (
     system_clock,
     utc_now,
 )
-from helpdesk.sqlite import connect, init_db
+from helpdesk.sqlite import connect, init_db, transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -50,45 +50,40 @@ class SqliteTicketStore:
     def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
         return connect(self.path)
 
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.path, self._lock, TicketError, "local ticket store")
+
     def create(self, ticket: Ticket) -> Ticket:
         now = utc_now(self._clock)
         ticket.created_at = ticket.created_at or now
         ticket.updated_at = ticket.updated_at or now
-        with self._lock, self._connect() as db:
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                if ticket.idempotency_key:
-                    row = db.execute(
-                        "SELECT data FROM tickets WHERE idempotency_key = ?", (ticket.idempotency_key,)
-                    ).fetchone()
-                    if row:
-                        db.execute("COMMIT")
-                        return Ticket.from_dict(json.loads(row[0]))
-                for _ in range(10):
-                    ticket.ticket_id = ticket.ticket_id or new_ticket_id()
-                    try:
-                        db.execute(
-                            "INSERT INTO tickets (ticket_id, idempotency_key, status, requester_id, created_at, data)"
-                            " VALUES (?, ?, ?, ?, ?, ?)",
-                            (
-                                ticket.ticket_id,
-                                ticket.idempotency_key or None,
-                                ticket.status,
-                                ticket.requester_id,
-                                ticket.created_at,
-                                json.dumps(ticket.to_dict(), ensure_ascii=False),
-                            ),
-                        )
-                        break
-                    except sqlite3.IntegrityError:  # id collision: draw another
-                        ticket.ticket_id = ""
-                else:
-                    raise TicketError("could not allocate a unique ticket id")
-                db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise TicketError(f"local ticket store failed: {exc}") from exc
+        with self._transaction() as db:
+            if ticket.idempotency_key:
+                row = db.execute(
+                    "SELECT data FROM tickets WHERE idempotency_key = ?", (ticket.idempotency_key,)
+                ).fetchone()
+                if row:
+                    return Ticket.from_dict(json.loads(row[0]))
+            for _ in range(10):
+                ticket.ticket_id = ticket.ticket_id or new_ticket_id()
+                try:
+                    db.execute(
+                        "INSERT INTO tickets (ticket_id, idempotency_key, status, requester_id, created_at, data)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            ticket.ticket_id,
+                            ticket.idempotency_key or None,
+                            ticket.status,
+                            ticket.requester_id,
+                            ticket.created_at,
+                            json.dumps(ticket.to_dict(), ensure_ascii=False),
+                        ),
+                    )
+                    break
+                except sqlite3.IntegrityError:  # id collision: draw another
+                    ticket.ticket_id = ""
+            else:
+                raise TicketError("could not allocate a unique ticket id")
         return ticket
 
     @staticmethod
@@ -130,29 +125,20 @@ class SqliteTicketStore:
 
     def update_if(self, ticket_id: str, when: Mapping[str, Collection[str]], **changes: Any) -> Ticket | None:
         check_changes(changes)
-        with self._lock, self._connect() as db:
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                row = self._row(db, ticket_id)
-                if not row:
-                    db.execute("ROLLBACK")
-                    raise TicketNotFound(f"no ticket {ticket_id!r}")
-                data = json.loads(row[1])
-                if not _matches(data, when):
-                    db.execute("ROLLBACK")
-                    return None
-                data.update(changes)
-                data["updated_at"] = utc_now(self._clock)
-                ticket = Ticket.from_dict(data)
-                db.execute(
-                    "UPDATE tickets SET status = ?, requester_id = ?, data = ? WHERE ticket_id = ?",
-                    (ticket.status, ticket.requester_id, json.dumps(ticket.to_dict(), ensure_ascii=False), row[0]),
-                )
-                db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise TicketError(f"local ticket store failed: {exc}") from exc
+        with self._transaction() as db:
+            row = self._row(db, ticket_id)
+            if not row:
+                raise TicketNotFound(f"no ticket {ticket_id!r}")
+            data = json.loads(row[1])
+            if not _matches(data, when):
+                return None
+            data.update(changes)
+            data["updated_at"] = utc_now(self._clock)
+            ticket = Ticket.from_dict(data)
+            db.execute(
+                "UPDATE tickets SET status = ?, requester_id = ?, data = ? WHERE ticket_id = ?",
+                (ticket.status, ticket.requester_id, json.dumps(ticket.to_dict(), ensure_ascii=False), row[0]),
+            )
         return ticket
 
     def unsent(self, *, since: str, limit: int = 100) -> Sequence[Ticket]:
