@@ -1,9 +1,9 @@
 """AWS Lambda entry points. Wiring only: the work lives in the packages.
 
-- `lambda_handler`: Slack events, commands and interactivity behind API Gateway (issue 5).
+- `lambda_handler`: Slack events, commands and interactivity behind API Gateway.
 - `worker_handler`: the same Slack code, deployed as a separate worker Lambda when the stack splits receiver/worker.
-- `ingest_handler`: the scheduled re-index (EventBridge; `{"full": true}` for the full sweep) (issue 3).
-- `sweep_handler`: the scheduled retry of ticket emails that failed (outbox pattern) (issue 6).
+- `ingest_handler`: the scheduled re-index (EventBridge; `{"full": true}` for the full sweep).
+- `sweep_handler`: the scheduled retry of ticket emails that failed (outbox pattern).
 
 Nothing heavy is imported at module level: the Slack ack path must stay light.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.slack import aws as _slack  # the ack path only: slack_bolt, slack_sdk, boto3 (no numpy/FAISS)
+from helpdesk import slack_lambda as _slack  # the ack path only: slack_bolt, slack_sdk, boto3 (no numpy/FAISS)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -27,12 +27,12 @@ def worker_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def ingest_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from ingest.job import handle_scheduled
+    from helpdesk.scheduled import handle_scheduled
 
     return handle_scheduled(event, context)
 
 
 def sweep_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from assistant.tickets.sweep import handle_sweep
+    from helpdesk.scheduled import handle_sweep
 
     return handle_sweep(event, context)

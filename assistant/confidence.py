@@ -126,7 +126,7 @@ def gate_for(embedder_id: str, *, threshold: float | None = None, weights_json: 
     """
     import json
 
-    from helpdesk.settings import SettingsError
+    from core.errors import ConfigError
 
     if weights_json:
         try:
@@ -140,7 +140,7 @@ def gate_for(embedder_id: str, *, threshold: float | None = None, weights_json: 
         except json.JSONDecodeError:
             ok = False
         if not ok:
-            raise SettingsError(
+            raise ConfigError(
                 "HELPDESK_CONFIDENCE_WEIGHTS must be a JSON object of numbers with keys among "
                 f"bias, {', '.join(FEATURES)} (as printed by bench.calibrate_confidence)"
             )

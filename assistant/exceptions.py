@@ -1,6 +1,6 @@
 """Errors raised while answering."""
 
-from helpdesk.errors import HelpdeskError
+from core.errors import HelpdeskError
 
 
 class AssistantError(HelpdeskError):

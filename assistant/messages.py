@@ -13,7 +13,7 @@ TROUBLE_ANSWERING = (
     "I'm having trouble answering right now, so I've passed your question to the IT team as ticket {ticket_id}."
 )
 
-# Ticket confirmation email to the requester (issue 6). {name}, {ticket_id} are filled in; the rest is escaped.
+# Ticket confirmation email to the requester. {name}, {ticket_id} are filled in; the rest is escaped.
 CONFIRMATION_SUBJECT = "Your IT ticket: {question}"
 CONFIRMATION_GREETING = "Hi {name},"
 CONFIRMATION_BODY = (
@@ -24,7 +24,7 @@ CONFIRMATION_QUESTION = "Your question:"
 CONFIRMATION_THREAD = "Slack thread:"
 TROUBLE_ANSWERING_NO_TICKET = "I'm having trouble answering right now. Please try again in a few minutes."
 ANSWER_SHORTENED = "(answer shortened)"
-# --- Slack (issue 5) ---------------------------------------------------------------------------------------------
+# --- Slack --------------------------------------------------------------------------------------------------
 SLACK_LOOKING = "Looking into it…"
 SLACK_ASKED = "<@{user}> asked: {question}"
 SLACK_SOURCES_LABEL = "Sources:"

@@ -17,7 +17,7 @@ from assistant.exceptions import RerankError
 from assistant.retrieval import PageHit, RetrievalResult, Retriever
 
 if TYPE_CHECKING:
-    from helpdesk.settings import Settings
+    from assistant.config import AnswerConfig
 
 log = logging.getLogger(__name__)
 MAX_DOCUMENT_CHARS = 2000  # about 500 tokens: within every Bedrock rerank model's document limit
@@ -73,8 +73,8 @@ class BedrockReranker:
         self._client = client
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> BedrockReranker:
-        return cls(settings.rerank_model_arn)
+    def from_config(cls, config: AnswerConfig) -> BedrockReranker:
+        return cls(config.rerank_model_arn)
 
     @property
     def client(self) -> RerankClient:

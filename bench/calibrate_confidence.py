@@ -251,7 +251,7 @@ def main() -> None:
         print(f"  l2 {l2:5}: " + "  ".join(f"{k} {v:.4f}" for k, v in cv_calibration(x, y, l2).items()))
     shipped_by_batch(assistant, rows)
     if args.with_verdict:
-        fit_verdict(assistant, rows, results, y, p, t, settings.source_token_budget)
+        fit_verdict(assistant, rows, results, y, p, t, settings.answering.source_token_budget)
 
 
 def shipped_by_batch(assistant: Any, rows: Sequence[dict]) -> None:

@@ -106,12 +106,13 @@ def _run(variant: str, n: int, fake: FakeSlackApi, home: Path) -> dict[str, Any]
     import boto3
 
     import handler
-    from assistant.slack import aws
-    from assistant.slack.runtime import build_runtime
+    from assistant.slack.config import SlackConfig
     from assistant.slack.store import SqliteSlackStore
+    from helpdesk import slack_lambda as aws
     from helpdesk.settings import Settings
+    from helpdesk.slack_runtime import build_runtime
 
-    settings = Settings(slack_signing_secret=SECRET, slack_bot_token=TOKEN, slack_api_url=fake.api_url, home=home)
+    settings = Settings(slack=SlackConfig(signing_secret=SECRET, bot_token=TOKEN, api_url=fake.api_url), home=home)
     store = SqliteSlackStore(home / f"{variant}.sqlite3")
     creds = {"store": store, "assistant": lambda: None, "desk": lambda: None}
     stub = _AwsStub()

@@ -40,8 +40,8 @@ import handler
 t1 = time.perf_counter()
 sys.path.insert(0, {tests!r})
 from fakes.slack_requests import event_body, json_event
-from assistant.slack import aws
-from assistant.slack.runtime import build_runtime
+from helpdesk import slack_lambda as aws
+from helpdesk.slack_runtime import build_runtime
 from helpdesk.settings import Settings
 
 class Lam:

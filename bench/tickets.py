@@ -27,7 +27,7 @@ from typing import Any
 
 from assistant.service import Assistant, Requester
 from assistant.tickets.base import Ticket
-from helpdesk.settings import Settings
+from assistant.tickets.config import TicketsConfig
 
 
 def percentiles(samples_ms: list[float]) -> str:
@@ -106,7 +106,7 @@ def main() -> None:
     dynamo = session.client("dynamodb", endpoint_url=endpoint, config=config)
     ses = session.client("sesv2", endpoint_url=endpoint, config=config)
     ses.create_email_identity(EmailIdentity="helpdesk-bot@example.com")
-    print(init_table(Settings(), "bench-tickets", client=dynamo))
+    print(init_table(TicketsConfig(), "bench-tickets", client=dynamo))
     store = DynamoTicketStore("bench-tickets", client=dynamo)
     assistant = Assistant(None, None, None, store, SesMailer(ses))  # type: ignore[arg-type]
     requester = Requester(user_id="U1", name="Zoë", email="zoe@example.com", permalink="https://s/p")

@@ -12,9 +12,11 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
-from helpdesk.errors import HelpdeskError
+from assistant.tickets.status import STATUSES
+from core.errors import HelpdeskError
 from helpdesk.settings import Settings
 
 T = TypeVar("T")
@@ -44,7 +46,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     source = build_source(settings, args.source)
     store = build_index_store(settings, args.index)
     embedder = build_embedder(settings)
-    options = IngestOptions.from_settings(settings, full=args.full)
+    options = IngestOptions.from_config(settings.ingest, index_type=settings.index.index_type, full=args.full)
     summary = run_ingest(source, embedder, store, options, progress=_progress)
     for warning in summary.warnings[:20]:
         print(f"warning: {warning}", file=sys.stderr)
@@ -78,7 +80,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.service import Requester, validate_question
     from helpdesk.factory import build_assistant
 
-    question = validate_question(args.question, settings.max_question_chars)
+    question = validate_question(args.question, settings.answering.max_question_chars)
     assistant = build_assistant(settings, args.index)
     user = os.environ.get("USER", "")
     result = assistant.ask(question, requester=Requester(user_id=user, name=user))
@@ -193,9 +195,9 @@ def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.factory import build_ticket_store
 
     if args.tickets_cmd == "init-table":
-        from assistant.tickets.dynamodb import init_table  # issue 6
+        from assistant.tickets.dynamodb import init_table
 
-        print(init_table(settings, args.table))
+        print(init_table(settings.tickets, args.table))
         return 0
     store = build_ticket_store(settings)
     if args.tickets_cmd == "list":
@@ -246,19 +248,30 @@ def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest.export_cli import run_export  # issue 3
+    from ingest.export import export_spaces
+    from ingest.sources.confluence import http_from_config, validate_spaces
 
-    return run_export(args, settings)
+    spaces = validate_spaces(args.space)
+    http = http_from_config(settings.confluence)
+    target = Path(args.to)
+    report = export_spaces(http, spaces, target, skip_restricted=settings.ingest.skip_restricted)
+    for space, counts in report["spaces"].items():
+        note = f", {counts['restricted_skipped']} restricted left out" if counts["restricted_skipped"] else ""
+        if not counts["pages"] and not counts["restricted_skipped"]:
+            note = " (no pages: check the space key and that the account can read the space)"
+        print(f"{space}: {counts['pages']} pages in {counts['files']} files{note}", file=sys.stderr)
+    print(f"Exported {report['pages']} pages from {len(spaces)} space(s) to {target} ({http.calls} requests)")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.slack.local import serve  # issue 5
+    from helpdesk.slack_local import serve
 
     return serve(settings, host=args.host, port=args.port)
 
 
 def cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.slack.local import run_socket_mode  # issue 5
+    from helpdesk.slack_local import run_socket_mode
 
     return run_socket_mode(settings)
 
@@ -273,11 +286,26 @@ def _positive(value: str) -> int:
     return n
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("it-helpdesk-assistant")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _command(sub: Any, name: str, summary: str) -> argparse.ArgumentParser:
+    """A subcommand whose `--help` starts with what it does (argparse shows `help` only in the parent's list)."""
+    return sub.add_parser(name, help=summary, description=summary[:1].upper() + summary[1:] + ".")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="helpdesk", description="IT helpdesk assistant over a Confluence knowledge base.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ing = sub.add_parser("ingest", help="build or update the index from a knowledge source")
+    ing = _command(sub, "ingest", "build or update the index from a knowledge source")
     ing.add_argument(
         "--source",
         required=True,
@@ -289,47 +317,49 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     ing.set_defaults(func=cmd_ingest)
 
-    ask = sub.add_parser("ask", help="answer a question with numbered sources, or open a ticket")
-    ask.add_argument("question")
-    ask.add_argument("--index", help="index LOCATION")
-    ask.add_argument("--json", action="store_true")
+    ask = _command(sub, "ask", "answer a question with numbered sources, or open a ticket")
+    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument("--index", help="index LOCATION (default: $HELPDESK_HOME/index)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object: answer, decision, sources, ...")
     ask.set_defaults(func=cmd_ask)
 
-    ev = sub.add_parser("eval", help="run a question set; never opens tickets or sends email")
+    ev = _command(sub, "eval", "run a question set; never opens tickets or sends email")
     ev.add_argument("questions", help="JSONL lines {id, question, gold_page_ids?}")
     ev.add_argument("--index", help="index LOCATION")
     ev.add_argument("--out", required=True, help="results JSONL")
     ev.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     ev.set_defaults(func=cmd_eval)
 
-    tk = sub.add_parser("tickets", help="list, show and resolve tickets")
-    tsub = tk.add_subparsers(dest="tickets_cmd", required=True)
-    tl = tsub.add_parser("list")
-    tl.add_argument("--status", choices=("open", "in_progress", "resolved", "closed"))
+    tk = _command(sub, "tickets", "list, show and resolve tickets; create the DynamoDB table")
+    tsub = tk.add_subparsers(dest="tickets_cmd", required=True, metavar="ACTION")
+    tl = _command(tsub, "list", "list tickets, newest first")
+    tl.add_argument("--status", choices=STATUSES, help="only tickets in this status")
     tl.add_argument("--mine", metavar="USER", help="only tickets requested by USER")
-    tl.add_argument("--json", action="store_true")
+    tl.add_argument("--json", action="store_true", help="print one JSON array")
     tl.add_argument("--limit", type=_positive, default=100, help="at most this many, newest first (default 100)")
-    ts = tsub.add_parser("show")
-    ts.add_argument("ticket_id")
-    ts.add_argument("--json", action="store_true")
-    tr = tsub.add_parser("resolve")
-    tr.add_argument("ticket_id")
-    ti = tsub.add_parser("init-table", help="create the DynamoDB tickets table (honours AWS_ENDPOINT_URL)")
+    ts = _command(tsub, "show", "show one ticket with its question, sources and email state")
+    ts.add_argument("ticket_id", help="e.g. IT-7K2M9Q4D")
+    ts.add_argument("--json", action="store_true", help="print one JSON object")
+    tr = _command(tsub, "resolve", "mark a ticket resolved")
+    tr.add_argument("ticket_id", help="e.g. IT-7K2M9Q4D")
+    ti = _command(
+        tsub, "init-table", "create the DynamoDB tickets table, or adopt an existing one (honours AWS_ENDPOINT_URL)"
+    )
     ti.add_argument("--table", help="table name (default: $TICKETS_TABLE)")
     tk.set_defaults(func=cmd_tickets)
 
-    ex = sub.add_parser("export", help="write live Confluence pages in the export format")
+    ex = _command(sub, "export", "write live Confluence pages in the export format")
     ex.add_argument("--space", action="append", required=True, metavar="KEY", help="space key (repeatable)")
     ex.add_argument("--to", required=True, metavar="PATH", help="folder to write the JSON files into")
     ex.set_defaults(func=cmd_export)
 
-    sv = sub.add_parser("serve", help="run the Slack app on a local HTTP server (POST /slack/events)")
-    sv.add_argument("--port", type=int, default=3000)
-    sv.add_argument("--host", default="127.0.0.1")
+    sv = _command(sub, "serve", "run the Slack app on a local HTTP server (POST /slack/events)")
+    sv.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sv.set_defaults(func=cmd_serve)
 
-    sl = sub.add_parser("slack", help="run the Slack app over Socket Mode (needs SLACK_APP_TOKEN)")
-    sl.add_argument("--socket-mode", action="store_true", required=True)
+    sl = _command(sub, "slack", "run the Slack app over Socket Mode (needs SLACK_APP_TOKEN)")
+    sl.add_argument("--socket-mode", action="store_true", required=True, help="connect over Socket Mode")
     sl.set_defaults(func=cmd_slack)
     return p
 
@@ -337,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     debug = os.environ.get("HELPDESK_DEBUG") == "1"
-    from helpdesk.logs import configure_logging
+    from core.logs import configure_logging
 
     level = "DEBUG" if debug else os.environ.get("HELPDESK_LOG_LEVEL", "WARNING").strip().upper() or "WARNING"
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

@@ -6,8 +6,8 @@ import sys
 import time
 from pathlib import Path
 
+from core.errors import HelpdeskError
 from helpdesk.cli import format_answer
-from helpdesk.errors import HelpdeskError
 from helpdesk.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,12 +34,12 @@ def main() -> int:
         ExportSource(EXPORT),
         embedder,
         build_index_store(settings),
-        IngestOptions.from_settings(settings),
+        IngestOptions.from_config(settings.ingest, index_type=settings.index.index_type),
     )
     print(
         f"   {summary.pages_seen} pages, {summary.pages_skipped} excluded, {summary.chunks_total} chunks "
         f"({summary.chunks_embedded} embedded, {summary.chunks_reused} reused) in "
-        f"{time.perf_counter() - started:.1f}s -> {settings.index} (version {summary.index_version})\n"
+        f"{time.perf_counter() - started:.1f}s -> {settings.index_location} (version {summary.index_version})\n"
     )
     assistant = build_assistant(settings, embedder=embedder)
     for n, question in enumerate(QUESTIONS, 1):

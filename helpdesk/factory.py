@@ -1,4 +1,6 @@
-"""The one place that picks implementations from settings. Heavy modules are imported only when chosen."""
+"""The one place that picks implementations from settings. Heavy modules are imported only when chosen.
+
+Each builder hands a package its own config; no feature reads the app's `Settings`."""
 
 from __future__ import annotations
 
@@ -15,33 +17,33 @@ from ingest.sources.base import KnowledgeSource
 
 def build_embedder(settings: Settings, *, for_queries: bool = False) -> Embedder:
     """`for_queries`: the answering path, where a user is waiting, so Bedrock retries are bounded to seconds."""
-    if settings.embedder == "local":
+    if settings.embedder.kind == "local":
         from ingest.embedders.local import StaticEmbedder
 
         return StaticEmbedder()
-    from ingest.embedders.bedrock import TitanEmbedder  # issue 3
+    from ingest.embedders.bedrock import TitanEmbedder
 
     if for_queries:  # 4 attempts, at most ~3.5 s of backoff: then the user gets the polite reply and a ticket
         return TitanEmbedder(
-            settings.bedrock_embed_model,
-            settings.embed_dimensions,
+            settings.embedder.bedrock_model,
+            settings.embedder.dimensions,
             concurrency=1,
             max_attempts=4,
             max_delay=2.0,
             emit_metrics=True,
         )
-    return TitanEmbedder.from_settings(settings)
+    return TitanEmbedder.from_config(settings.embedder)
 
 
 def build_index_store(settings: Settings, location: str | None = None) -> IndexStore:
-    location = location or settings.index
+    location = location or settings.index_location
     if location.startswith("s3://"):
-        from index_store.s3 import S3IndexStore  # issue 3
+        from index_store.s3 import S3IndexStore
 
-        return S3IndexStore.from_settings(location, settings)
+        return S3IndexStore.from_config(location, settings.index)
     from index_store.local import LocalIndexStore
 
-    return LocalIndexStore(location, keep=settings.index_keep_versions)
+    return LocalIndexStore(location, keep=settings.index.keep_versions)
 
 
 def build_source(settings: Settings, spec: str) -> KnowledgeSource:
@@ -50,38 +52,39 @@ def build_source(settings: Settings, spec: str) -> KnowledgeSource:
         from ingest.sources.export import ExportSource
 
         return ExportSource(arg)
-    if kind == "confluence":  # issue 3: "confluence:" uses CONFLUENCE_* settings; "confluence:SPACE,SPACE" overrides
+    if kind == "confluence":  # "confluence:" uses the CONFLUENCE_* settings; "confluence:SPACE,SPACE" overrides
         from ingest.sources.confluence import ConfluenceSource
 
-        return ConfluenceSource.from_settings(settings, spaces=tuple(x for x in arg.split(",") if x))
+        spaces = tuple(x for x in arg.split(",") if x)
+        return ConfluenceSource.from_config(settings.confluence, settings.ingest, spaces=spaces)
     raise SettingsError(f"unknown --source {spec!r}; expected export:PATH or confluence:[SPACE,...]")
 
 
 def build_answerer(settings: Settings) -> Answerer:
-    if settings.answerer == "extractive":
+    if settings.answering.answerer == "extractive":
         from assistant.answerers.extractive import ExtractiveAnswerer
 
         return ExtractiveAnswerer()
-    from assistant.answerers.bedrock import BedrockAnswerer  # issue 4
+    from assistant.answerers.bedrock import BedrockAnswerer
 
-    return BedrockAnswerer.from_settings(settings)
+    return BedrockAnswerer.from_config(settings.answering)
 
 
 def build_ticket_store(settings: Settings) -> OutboxStore:
-    if settings.tickets_table:
-        from assistant.tickets.dynamodb import DynamoTicketStore  # issue 6
+    if settings.tickets.table:
+        from assistant.tickets.dynamodb import DynamoTicketStore
 
-        return DynamoTicketStore.from_settings(settings)
+        return DynamoTicketStore.from_config(settings.tickets)
     from assistant.tickets.sqlite import SqliteTicketStore
 
     return SqliteTicketStore(settings.tickets_db)
 
 
 def build_mailer(settings: Settings) -> Mailer:
-    if settings.email_backend == "ses":
-        from assistant.mail.ses import SesMailer  # issue 6
+    if settings.mail.backend == "ses":
+        from assistant.mail.ses import SesMailer
 
-        return SesMailer.from_settings(settings)
+        return SesMailer.from_config(settings.mail)
     from assistant.mail.outbox import OutboxMailer
 
     return OutboxMailer(settings.outbox)
@@ -99,27 +102,27 @@ def build_assistant(
     retriever: Retriever = RefreshingRetriever(
         store,
         retriever_embedder,
-        candidates=settings.retrieval_candidates,
-        refresh_seconds=settings.index_refresh_seconds,
+        candidates=settings.answering.retrieval_candidates,
+        refresh_seconds=settings.index.refresh_seconds,
         bundle=bundle,
     )
-    if settings.rerank_model_arn:  # issue 4: optional Bedrock rerank of the fused pages
+    if settings.answering.rerank_model_arn:  # optional Bedrock rerank of the fused pages
         from assistant.rerank import BedrockReranker, RerankingRetriever
 
-        retriever = RerankingRetriever(retriever, BedrockReranker.from_settings(settings))
+        retriever = RerankingRetriever(retriever, BedrockReranker.from_config(settings.answering))
     return Assistant(
         retriever,
         build_answerer(settings),
         gate_for(
             retriever_embedder.embedder_id,
-            threshold=settings.confidence_threshold,
-            weights_json=settings.confidence_weights,
+            threshold=settings.answering.confidence_threshold,
+            weights_json=settings.answering.confidence_weights,
         ),
         build_ticket_store(settings) if with_tickets else None,
         build_mailer(settings) if with_tickets else None,
-        max_question_chars=settings.max_question_chars,
-        source_token_budget=settings.source_token_budget,
-        it_queue_email=settings.it_queue_email,
-        sender_email=settings.sender_email,
-        notify_requester=settings.notify_requester,
+        max_question_chars=settings.answering.max_question_chars,
+        source_token_budget=settings.answering.source_token_budget,
+        it_queue_email=settings.mail.it_queue_email,
+        sender_email=settings.mail.sender_email,
+        notify_requester=settings.tickets.notify_requester,
     )

@@ -1,6 +1,6 @@
 """Errors raised while reading or writing an index."""
 
-from helpdesk.errors import HelpdeskError
+from core.errors import HelpdeskError
 
 
 class IndexStoreError(HelpdeskError):

@@ -16,7 +16,7 @@ import hashlib
 import io
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +38,18 @@ DATA_FILES = (FAISS_FILE, DOCSTORE_FILE, LEXICAL_FILE, VOCAB_FILE, EMBEDDINGS_FI
 READER_FILES = (FAISS_FILE, DOCSTORE_FILE, LEXICAL_FILE, VOCAB_FILE)
 
 
+def chunk_header(breadcrumb: Sequence[str], title: str, heading: str) -> str:
+    """The one definition of a chunk's header line (the chunker uses it too, so what is embedded and
+    lexically indexed is exactly what `content_hash` covers): ``Root > Parent > Title — heading``."""
+    path = " > ".join(p for p in (_one_line(x) for x in (*breadcrumb, title)) if p)
+    heading = _one_line(heading)
+    return f"{path} — {heading}" if heading else path
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 @dataclass(frozen=True, slots=True)
 class StoredChunk:
     chunk_id: str
@@ -52,8 +64,6 @@ class StoredChunk:
 
     @property
     def header(self) -> str:
-        from ingest.chunk import chunk_header
-
         return chunk_header(self.breadcrumb, self.title, self.heading)
 
     @property

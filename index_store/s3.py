@@ -50,7 +50,7 @@ from index_store.format import (
 )
 
 if TYPE_CHECKING:
-    from helpdesk.settings import Settings
+    from index_store.config import IndexConfig
 
 log = logging.getLogger(__name__)
 
@@ -134,12 +134,12 @@ class S3IndexStore:
         self._refused: Pointer | None = None
 
     @classmethod
-    def from_settings(cls, location: str, settings: Settings) -> S3IndexStore:
+    def from_config(cls, location: str, config: IndexConfig) -> S3IndexStore:
         return cls(
             location,
-            keep=settings.index_keep_versions,
-            refresh_seconds=settings.index_refresh_seconds,
-            cache_dir=settings.index_cache_dir,
+            keep=config.keep_versions,
+            refresh_seconds=config.refresh_seconds,
+            cache_dir=config.cache_dir,
         )
 
     @property

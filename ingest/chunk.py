@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index_store.format import chunk_header
 from ingest.parse import ParsedPage
 
 __all__ = ["Chunk", "chunk_page"]
@@ -54,18 +55,6 @@ class Chunk:
         """Stable id: sha256 of page id, ordinal and ``embed_text``, first 32 hex chars."""
         key = f"{self.page_id}\n{self.ordinal}\n{self.embed_text}"
         return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-
-
-def chunk_header(breadcrumb: Sequence[str], title: str, heading: str) -> str:
-    """The one definition of a chunk's header line (the stored chunk uses it too, so what is embedded and
-    lexically indexed is exactly what `content_hash` covers): ``Root > Parent > Title — heading``."""
-    path = " > ".join(p for p in (_one_line(x) for x in (*breadcrumb, title)) if p)
-    heading = _one_line(heading)
-    return f"{path} — {heading}" if heading else path
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _words(text: str) -> int:

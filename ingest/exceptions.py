@@ -1,6 +1,6 @@
 """Errors raised by the ingest pipeline."""
 
-from helpdesk.errors import HelpdeskError
+from core.errors import HelpdeskError
 
 
 class IngestError(HelpdeskError):

@@ -36,7 +36,7 @@ from ingest.sources.base import KnowledgeSource
 from ingest.state import IngestState, advance_watermark, format_when, plan_listing
 
 if TYPE_CHECKING:
-    from helpdesk.settings import Settings
+    from ingest.config import IngestConfig
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -115,14 +115,16 @@ class IngestOptions:
     deletion_sweep_hours: float = 24.0
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, full: bool = False, sweep: bool = False) -> IngestOptions:
+    def from_config(
+        cls, config: IngestConfig, *, index_type: str = "sq8", full: bool = False, sweep: bool = False
+    ) -> IngestOptions:
         return cls(
             full=full,
             sweep=sweep,
-            exclude_labels=settings.exclude_labels,
-            skip_restricted=settings.skip_restricted,
-            index_type=settings.index_type,
-            deletion_sweep_hours=settings.deletion_sweep_hours,
+            exclude_labels=config.exclude_labels,
+            skip_restricted=config.skip_restricted,
+            index_type=index_type,
+            deletion_sweep_hours=config.deletion_sweep_hours,
         )
 
 

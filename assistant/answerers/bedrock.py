@@ -26,10 +26,11 @@ from assistant.exceptions import (
 from assistant.followup import local_rewrite
 from assistant.model import Answer, Source, Turn
 from assistant.prompt import answer_request, guardrail_config, rewrite_request
-from helpdesk import metrics
+from core import metrics
+from core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from helpdesk.settings import Settings
+    from assistant.config import AnswerConfig
 
 log = logging.getLogger(__name__)
 
@@ -91,22 +92,20 @@ class BedrockAnswerer:
         self.use_tool = True  # turned off for good when the model rejects tool use
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> BedrockAnswerer:
-        from helpdesk.settings import SettingsError
-
-        if settings.guardrail_id and not settings.guardrail_version:
-            raise SettingsError(
+    def from_config(cls, config: AnswerConfig) -> BedrockAnswerer:
+        if config.guardrail_id and not config.guardrail_version:
+            raise ConfigError(
                 "HELPDESK_GUARDRAIL_ID is set but HELPDESK_GUARDRAIL_VERSION is empty: set the guardrail version "
                 "(a number such as 1, or DRAFT)"
             )
-        if settings.guardrail_version and not settings.guardrail_id:
-            raise SettingsError("HELPDESK_GUARDRAIL_VERSION is set but HELPDESK_GUARDRAIL_ID is empty")
+        if config.guardrail_version and not config.guardrail_id:
+            raise ConfigError("HELPDESK_GUARDRAIL_VERSION is set but HELPDESK_GUARDRAIL_ID is empty")
         return cls(
-            settings.bedrock_chat_model,
-            max_tokens=settings.answer_max_tokens,
-            temperature=settings.answer_temperature,
-            guardrail_id=settings.guardrail_id,
-            guardrail_version=settings.guardrail_version,
+            config.bedrock_chat_model,
+            max_tokens=config.max_tokens,
+            temperature=config.temperature,
+            guardrail_id=config.guardrail_id,
+            guardrail_version=config.guardrail_version,
         )
 
     @property

@@ -15,7 +15,7 @@ from assistant.exceptions import MailError
 from assistant.mail.compose import EmailContent
 
 if TYPE_CHECKING:
-    from helpdesk.settings import Settings
+    from assistant.mail.config import MailConfig
 
 THROTTLED = frozenset({"TooManyRequestsException", "LimitExceededException", "Throttling", "ThrottlingException"})
 REJECTED = frozenset(
@@ -85,7 +85,7 @@ class SesMailer:
         self.configuration_set = configuration_set
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SesMailer:
+    def from_config(cls, config: MailConfig) -> SesMailer:
         return cls()
 
     @property

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from assistant import messages
+from assistant.tickets.base import OPEN_STATUSES
 
 SECTION_LIMIT = 3000  # Slack's limit for a section's text
 MAX_ANSWER_CHARS = 3 * 2900  # longer answers are cut with a pointer to the sources
@@ -201,7 +202,7 @@ def ticket_message(ticket: Any, intro: str = "") -> tuple[str, list[dict]]:
     blocks = [section(text)]
     if ticket.sources:
         blocks.append(sources_block(ticket.sources, messages.SLACK_PAGES_LABEL))
-    if ticket.status in ("open", "in_progress"):
+    if ticket.status in OPEN_STATUSES:
         blocks.append(resolve_actions(ticket.ticket_id))
     return truncate(text, FALLBACK_CHARS, "…"), blocks
 
@@ -214,7 +215,7 @@ def ticket_line(ticket: Any) -> dict:
         question=_quote(ticket.question, 300),
     )
     block = section(text)
-    if ticket.status in ("open", "in_progress"):
+    if ticket.status in OPEN_STATUSES:
         block["accessory"] = button(messages.SLACK_BUTTON_RESOLVE, ACTION_RESOLVE, ticket.ticket_id)
     return block
 

@@ -31,7 +31,7 @@ from assistant.slack.events import (
     thread_history,
 )
 from assistant.slack.store import EventLedger, FeedbackStore
-from assistant.tickets.base import Ticket, TicketStore
+from assistant.tickets.base import OPEN_STATUSES, Ticket, TicketStore
 
 if TYPE_CHECKING:  # the answering pipeline (numpy, FAISS) is imported only by the worker, when first needed
     from assistant.model import SourceRef
@@ -416,7 +416,7 @@ class HelpdeskBot:
 
         def work(job: Job) -> None:
             store = self.tickets()
-            mine = [t for t in store.list(requester=user) if t.status in ("open", "in_progress")]
+            mine = [t for t in store.list(requester=user) if t.status in OPEN_STATUSES]
             if not self.api(client).publish_home(user, bk.home_view(mine)):
                 job.outcome = "not published"
 

@@ -12,6 +12,7 @@ from assistant.model import SourceRef
 from assistant.slack import blocks as bk
 from assistant.slack.bot import HelpdeskBot, Job
 from assistant.slack.events import action_key, command_key, parse_command
+from assistant.tickets.base import OPEN_STATUSES
 from assistant.tickets.status import Transition
 from assistant.tickets.status import resolve as resolve_ticket
 
@@ -83,7 +84,7 @@ def run_command(bot: HelpdeskBot, body: Mapping[str, Any], client: Any, respond:
                 return
             _respond(respond, *bk.ticket_message(found))
             return
-        mine = [t for t in store.list(requester=user) if t.status in ("open", "in_progress")]
+        mine = [t for t in store.list(requester=user) if t.status in OPEN_STATUSES]
         _respond(respond, *bk.tickets_message(mine))
 
     work = {"ask": ask, "ticket": ticket, "status": status}.get(command.name)
@@ -222,7 +223,7 @@ def on_resolve(bot: HelpdeskBot, body: Mapping[str, Any], client: Any) -> Job:
             text = messages.SLACK_RESOLVED_FALLBACK.format(ticket_id=ticket_id)
             api.update(channel, message_ts, text, bk.resolved_blocks(original, user))
         if container.get("type") == "view":  # clicked in App Home: show the list without it
-            mine = [t for t in store.list(requester=user) if t.status in ("open", "in_progress")]
+            mine = [t for t in store.list(requester=user) if t.status in OPEN_STATUSES]
             api.publish_home(user, bk.home_view(mine))
 
     return bot.run("resolve", action_key(body), work)

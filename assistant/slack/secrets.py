@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.slack.config import SlackConfig
 from assistant.slack.exceptions import SlackConfigError
-from helpdesk.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -57,18 +57,18 @@ def fetch_secret(arn: str, client: Any | None = None) -> str:
     return value
 
 
-def load_credentials(settings: Settings, *, client: Any | None = None) -> SlackCredentials:
+def load_credentials(config: SlackConfig, *, client: Any | None = None) -> SlackCredentials:
     """From Secrets Manager when SLACK_SECRET_ARN is set, else from SLACK_SIGNING_SECRET / SLACK_BOT_TOKEN."""
-    if settings.slack_secret_arn:
-        return parse_secret(fetch_secret(settings.slack_secret_arn, client), settings.slack_secret_arn)
+    if config.secret_arn:
+        return parse_secret(fetch_secret(config.secret_arn, client), config.secret_arn)
     missing = [
         name
         for name, value in (
-            ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
-            ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+            ("SLACK_SIGNING_SECRET", config.signing_secret),
+            ("SLACK_BOT_TOKEN", config.bot_token),
         )
         if not value
     ]
     if missing:
         raise SlackConfigError(f"set {' and '.join(missing)} (or SLACK_SECRET_ARN on AWS) to run the Slack app")
-    return SlackCredentials(settings.slack_signing_secret, settings.slack_bot_token, "env")
+    return SlackCredentials(config.signing_secret, config.bot_token, "env")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from assistant.slack.exceptions import SlackStoreError
-from helpdesk.sqlite import connect, init_db, transaction
+from core.sqlite import connect, init_db, transaction
 
 ClaimResult = Literal["new", "in_progress", "done"]
 VOTES = ("helpful", "not_helpful")

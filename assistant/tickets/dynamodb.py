@@ -28,9 +28,10 @@ from assistant.tickets.base import (
     system_clock,
     utc_now,
 )
+from core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from helpdesk.settings import Settings
+    from assistant.tickets.config import TicketsConfig
 
 HASH_KEY = "ticket_id"
 INDEXES: dict[str, tuple[str, str]] = {
@@ -224,8 +225,8 @@ class DynamoTicketStore:
         self._new_id = id_factory
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> DynamoTicketStore:
-        return cls(settings.tickets_table)
+    def from_config(cls, config: TicketsConfig) -> DynamoTicketStore:
+        return cls(config.table)
 
     @property
     def client(self) -> Any:
@@ -378,7 +379,7 @@ class DynamoTicketStore:
 
 
 def init_table(
-    settings: Settings,
+    config: TicketsConfig,
     table: str | None = None,
     *,
     client: Any | None = None,
@@ -391,11 +392,9 @@ def init_table(
 
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from helpdesk.settings import SettingsError
-
-    name = table or settings.tickets_table
+    name = table or config.table
     if not name:
-        raise SettingsError("no table name: pass --table NAME or set TICKETS_TABLE")
+        raise ConfigError("no table name: pass --table NAME or set TICKETS_TABLE")
     client = client or _default_client()
     sleep = sleep or time.sleep
     try:

@@ -20,7 +20,7 @@ from assistant.tickets.base import (
     system_clock,
     utc_now,
 )
-from helpdesk.sqlite import connect, init_db, transaction
+from core.sqlite import connect, init_db, transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (

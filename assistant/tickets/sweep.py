@@ -10,7 +10,6 @@ compare-and-set before sending, so overlapping sweeps and the creating request n
 from __future__ import annotations
 
 import logging
-import os
 from datetime import timedelta
 from typing import Any
 
@@ -57,47 +56,3 @@ def run_sweep(
             still_failing.append(ticket.ticket_id)
     summary["failed_ids"] = still_failing[:20]
     return summary
-
-
-_deps: tuple[Any, OutboxStore, Mailer] | None = None  # built once per cold start
-
-
-def _dependencies() -> tuple[Any, OutboxStore, Mailer]:
-    global _deps
-    if _deps is None:
-        from helpdesk.factory import build_mailer, build_ticket_store
-        from helpdesk.settings import Settings
-
-        settings = Settings.from_env()
-        _deps = (settings, build_ticket_store(settings), build_mailer(settings))  # type: ignore[assignment]
-    return _deps  # type: ignore[return-value]
-
-
-def handle_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The scheduled Lambda: one sweep, one JSON summary line in the log, the summary as the result."""
-    settings, store, mailer = _dependencies()
-    summary = run_sweep(
-        store,
-        mailer,
-        sender=settings.sender_email,
-        it_queue=settings.it_queue_email,
-        notify_requester=settings.notify_requester,
-    )
-    _lambda_logger().info("ticket email sweep", extra={"event": "ticket_email_sweep", **summary})
-    return summary
-
-
-_logger: Any = None
-
-
-def _lambda_logger() -> Any:
-    """Powertools' JSON logger (level POWERTOOLS_LOG_LEVEL, default INFO), so the summary reaches CloudWatch: a plain
-    stdlib logger is at WARNING in Lambda."""
-    global _logger
-    if _logger is None:
-        from aws_lambda_powertools import Logger
-
-        from helpdesk.metrics import DEFAULT_SERVICE
-
-        _logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE)
-    return _logger

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_VERSION = "1"  # bump when the build steps change, so cached assets are rebuilt
 
 # What goes into the package from the repository (pyproject's py-modules and packages.find include).
-PROJECT_MODULES = ("handler.py", "helpdesk", "ingest", "index_store", "assistant")
+PROJECT_MODULES = ("handler.py", "helpdesk", "ingest", "index_store", "assistant", "core")
 PROJECT_EXCLUDES = ("__pycache__", "*.pyc", "ingest/embedders/models")
 
 # botocore ships the models of ~450 services (28 MB); the code creates clients for these only. The list is generous
@@ -44,8 +44,8 @@ BOTOCORE_SERVICES = (
 # Bytecode: "all" precompiles every module (measured: the answer path imports in 0.95 s instead of 1.93 s, +24 MB);
 # "ack" only the Slack ack path (Bolt, the AWS SDK, Powertools, their dependencies and the project: +9 MB).
 ACK_PATH = (
-    "handler.py", "helpdesk", "assistant", "index_store", "ingest", "slack_bolt", "slack_sdk", "boto3", "botocore",
-    "s3transfer", "jmespath", "dateutil", "urllib3", "six.py", "aws_lambda_powertools", "certifi", "idna",
+    "handler.py", "helpdesk", "core", "assistant", "index_store", "ingest", "slack_bolt", "slack_sdk", "boto3",
+    "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py", "aws_lambda_powertools", "certifi", "idna",
     "charset_normalizer", "requests", "typing_extensions.py",
 )  # fmt: skip
 BYTECODE_SCOPES = ("all", "ack", "none")

@@ -27,7 +27,7 @@ class HelpdeskStack(Stack):
             scope,
             construct_id,
             stack_name=config.stack_name,
-            description="IT helpdesk assistant: Slack bot answering from Confluence with Amazon Bedrock (issue 7)",
+            description="IT helpdesk assistant: Slack bot answering from Confluence with Amazon Bedrock",
             **kwargs,
         )
         self.config = config

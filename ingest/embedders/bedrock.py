@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from helpdesk import metrics
+from core import metrics
 from ingest.embedders.base import normalise
 from ingest.exceptions import EmbeddingAccessDenied, EmbeddingError
 
 if TYPE_CHECKING:
-    from helpdesk.settings import Settings
+    from ingest.config import EmbedderConfig
 
 DEFAULT_MODEL = "amazon.titan-embed-text-v2:0"
 DIMENSIONS = (256, 512, 1024)
@@ -152,8 +152,8 @@ class TitanEmbedder:
         self._client_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> TitanEmbedder:
-        return cls(settings.bedrock_embed_model, settings.embed_dimensions, concurrency=settings.embed_concurrency)
+    def from_config(cls, config: EmbedderConfig) -> TitanEmbedder:
+        return cls(config.bedrock_model, config.dimensions, concurrency=config.concurrency)
 
     @property
     def client(self) -> Any:

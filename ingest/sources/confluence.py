@@ -20,7 +20,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from helpdesk.settings import SettingsError
+from core.errors import ConfigError
 from ingest.model import Page
 from ingest.sources.base import SourceReport
 from ingest.sources.confluence_http import ConfluenceHTTP, RetryPolicy
@@ -28,7 +28,7 @@ from ingest.sources.export import page_from_content
 from ingest.state import parse_when
 
 if TYPE_CHECKING:
-    from helpdesk.settings import Settings
+    from ingest.config import ConfluenceConfig, IngestConfig
 
 SEARCH_PATH = "rest/api/content/search"
 CONTENT_PATH = "rest/api/content"
@@ -49,12 +49,12 @@ def _quote(value: str) -> str:
 def validate_spaces(spaces: Sequence[str]) -> tuple[str, ...]:
     keys = tuple(dict.fromkeys(s.strip() for s in spaces if s.strip()))
     if not keys:
-        raise SettingsError(
+        raise ConfigError(
             "no Confluence spaces to read: set CONFLUENCE_SPACES=KEY,KEY or use --source confluence:KEY,KEY"
         )
     bad = [k for k in keys if not _SPACE_KEY.match(k)]
     if bad:
-        raise SettingsError(f"not a Confluence space key: {', '.join(map(repr, bad))}")
+        raise ConfigError(f"not a Confluence space key: {', '.join(map(repr, bad))}")
     return keys
 
 
@@ -107,20 +107,22 @@ class ConfluenceSource:
         self.http = http
         self.spaces = validate_spaces(spaces)
         if re.search(r"\border\s+by\b", cql, re.IGNORECASE):
-            raise SettingsError(f"CONFLUENCE_CQL={cql!r}: leave ORDER BY out; the listing orders by lastmodified")
+            raise ConfigError(f"CONFLUENCE_CQL={cql!r}: leave ORDER BY out; the listing orders by lastmodified")
         self.cql = cql
         self.exclude_labels = tuple(exclude_labels)
         self.skip_restricted = skip_restricted
         self.report = SourceReport()
 
     @classmethod
-    def from_settings(cls, settings: Settings, spaces: Sequence[str] = ()) -> ConfluenceSource:
+    def from_config(
+        cls, config: ConfluenceConfig, ingest: IngestConfig, spaces: Sequence[str] = ()
+    ) -> ConfluenceSource:
         return cls(
-            http_from_settings(settings),
-            spaces or settings.confluence_spaces,
-            cql=settings.confluence_cql,
-            exclude_labels=settings.exclude_labels,
-            skip_restricted=settings.skip_restricted,
+            http_from_config(config),
+            spaces or config.spaces,
+            cql=config.cql,
+            exclude_labels=ingest.exclude_labels,
+            skip_restricted=ingest.skip_restricted,
         )
 
     @property
@@ -165,18 +167,18 @@ class ConfluenceSource:
         return ids
 
 
-def http_from_settings(settings: Settings) -> ConfluenceHTTP:
-    if not settings.confluence_url:
-        raise SettingsError("CONFLUENCE_URL is not set (e.g. https://acme.atlassian.net/wiki)")
-    if not settings.confluence_token:
-        raise SettingsError(
+def http_from_config(config: ConfluenceConfig) -> ConfluenceHTTP:
+    if not config.url:
+        raise ConfigError("CONFLUENCE_URL is not set (e.g. https://acme.atlassian.net/wiki)")
+    if not config.token:
+        raise ConfigError(
             "no Confluence credentials: set CONFLUENCE_TOKEN (an API token with CONFLUENCE_USER for Cloud, "
             "a personal access token for Server/Data Center), or CONFLUENCE_SECRET_ARN on Lambda"
         )
     return ConfluenceHTTP(
-        settings.confluence_url,
-        user=settings.confluence_user,
-        token=settings.confluence_token,
-        timeout=settings.confluence_timeout_seconds,
-        policy=RetryPolicy(budget_seconds=settings.confluence_retry_budget_seconds),
+        config.url,
+        user=config.user,
+        token=config.token,
+        timeout=config.timeout_seconds,
+        policy=RetryPolicy(budget_seconds=config.retry_budget_seconds),
     )

@@ -2,7 +2,7 @@ import io
 import json
 import logging
 
-from helpdesk.logs import configure_logging
+from core.logs import configure_logging
 
 
 def test_json_lines_with_extras_and_redacted_secrets() -> None:

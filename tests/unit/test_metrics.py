@@ -1,6 +1,6 @@
 import json
 
-from helpdesk import metrics
+from core import metrics
 
 
 def test_nothing_is_printed_outside_lambda(capsys) -> None:

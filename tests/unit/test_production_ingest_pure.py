@@ -13,7 +13,7 @@ from index_store.exceptions import IndexCorrupt, IndexStoreError
 from index_store.s3 import encode_pointer, parse_pointer, parse_s3_url
 from ingest.embedders.bedrock import build_request, fatal_message, parse_response
 from ingest.exceptions import EmbeddingError
-from ingest.export_cli import filter_restricted
+from ingest.export import filter_restricted
 from ingest.sources.confluence import build_cql, page_from_result, validate_spaces
 from ingest.sources.confluence_http import RetryPolicy, backoff_delay, next_url, retry_after_seconds
 from ingest.state import IngestState, advance_watermark, plan_listing
@@ -186,8 +186,8 @@ def test_new_settings_parse_and_validate() -> None:
     s = Settings.from_env(
         {"HELPDESK_INDEX_TYPE": "FLAT", "CONFLUENCE_TIMEOUT_SECONDS": "5", "CONFLUENCE_RETRY_BUDGET_SECONDS": "0"}
     )
-    assert (s.index_type, s.confluence_timeout_seconds, s.confluence_retry_budget_seconds) == ("flat", 5.0, 0.0)
-    assert Settings.from_env({}).index_type == "sq8"
+    assert (s.index.index_type, s.confluence.timeout_seconds, s.confluence.retry_budget_seconds) == ("flat", 5.0, 0.0)
+    assert Settings.from_env({}).index.index_type == "sq8"
     with pytest.raises(SettingsError, match="HELPDESK_INDEX_TYPE"):
         Settings.from_env({"HELPDESK_INDEX_TYPE": "hnsw"})
     assert "tok-secret" not in repr(Settings.from_env({"CONFLUENCE_TOKEN": "tok-secret"}))

@@ -99,8 +99,11 @@ def test_gate_rules() -> None:
     from assistant.confidence import gate_for
 
     gate = ConfidenceGate()
-    assert Settings().confidence_threshold is None and Settings.from_env({}).confidence_threshold is None
-    unset = gate_for("model2vec/minilm-l6-m2v@abc123", threshold=Settings.from_env({}).confidence_threshold)
+    assert (
+        Settings().answering.confidence_threshold is None
+        and Settings.from_env({}).answering.confidence_threshold is None
+    )
+    unset = gate_for("model2vec/minilm-l6-m2v@abc123", threshold=Settings.from_env({}).answering.confidence_threshold)
     assert gate.threshold == DEFAULT_THRESHOLD == unset.threshold
     assert gate.decide(0.99, sufficient=False) == "ticket"
     assert gate.decide(DEFAULT_THRESHOLD, None) == "answer" and gate.decide(DEFAULT_THRESHOLD - 0.01) == "ticket"

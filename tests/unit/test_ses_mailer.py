@@ -93,7 +93,7 @@ def _closed_port() -> int:
 
 def test_an_unreachable_endpoint_is_an_outage(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{_closed_port()}")
-    mailer = SesMailer.from_settings(Settings.from_env())
+    mailer = SesMailer.from_config(Settings.from_env().mail)
     with pytest.raises(MailError, match="SES is unreachable") as info:
         mailer.send(email())
     assert info.value.code == "EndpointConnectionError"
@@ -105,6 +105,6 @@ def test_the_endpoint_overrides_are_honoured(monkeypatch: pytest.MonkeyPatch, va
         ses_client(endpoint).create_email_identity(EmailIdentity=SENDER)
         monkeypatch.setenv(variable, endpoint)
         subject = f"[IT-1] sent through {variable}"
-        message_id = SesMailer.from_settings(Settings.from_env()).send(email(subject))
+        message_id = SesMailer.from_config(Settings.from_env().mail).send(email(subject))
         [stored] = [m for m in ses_core_backend().sent_messages if m.subject == subject]
         assert stored.id == message_id and stored.destinations["ToAddresses"] == ["it@example.com"]

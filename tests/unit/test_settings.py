@@ -5,8 +5,15 @@ from helpdesk.settings import Settings, SettingsError
 
 def test_defaults_are_the_local_mode() -> None:
     s = Settings.from_env({})
-    assert (s.embedder, s.answerer, s.email_backend, s.tickets_table) == ("local", "extractive", "outbox", "")
-    assert s.index.endswith("index") and s.confidence_threshold is None  # None: the gate's own default
+    assert (s.embedder.kind, s.answering.answerer, s.mail.backend, s.tickets.table) == (
+        "local",
+        "extractive",
+        "outbox",
+        "",
+    )
+    assert (
+        s.index_location.endswith("index") and s.answering.confidence_threshold is None
+    )  # None: the gate's own default
 
 
 def test_values_are_parsed_and_validated() -> None:
@@ -18,8 +25,8 @@ def test_values_are_parsed_and_validated() -> None:
             "HELPDESK_SKIP_RESTRICTED": "no",
         }
     )
-    assert s.confidence_threshold == 0.4 and s.confluence_spaces == ("IT", "HR")
-    assert s.embed_dimensions == 512 and s.skip_restricted is False
+    assert s.answering.confidence_threshold == 0.4 and s.confluence.spaces == ("IT", "HR")
+    assert s.embedder.dimensions == 512 and s.ingest.skip_restricted is False
 
 
 @pytest.mark.parametrize(
@@ -42,5 +49,5 @@ def test_bad_values_name_the_variable(env: dict, message: str) -> None:
 def test_secrets_are_not_in_repr() -> None:
     secrets = {"SLACK_BOT_TOKEN": "xoxb-s3cr3t-1", "SLACK_SIGNING_SECRET": "s3cr3t-2", "CONFLUENCE_TOKEN": "s3cr3t-3"}
     s = Settings.from_env(secrets)
-    assert s.slack_bot_token == "xoxb-s3cr3t-1"
+    assert s.slack.bot_token == "xoxb-s3cr3t-1"
     assert "s3cr3t" not in repr(s)

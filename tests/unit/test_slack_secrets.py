@@ -9,9 +9,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from assistant.slack import aws
 from assistant.slack.exceptions import SlackConfigError
 from assistant.slack.secrets import SlackCredentials, load_credentials, parse_secret
+from helpdesk import slack_lambda as aws
 from helpdesk.settings import Settings
 
 SIGNING = "s3cr3t-signing-value-0001"
@@ -21,14 +21,14 @@ BOT = "xoxb-s3cr3t-bot-token-0001"
 def test_env_credentials(monkeypatch):
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING)
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT)
-    creds = load_credentials(Settings.from_env())
+    creds = load_credentials(Settings.from_env().slack)
     assert (creds.signing_secret, creds.bot_token, creds.source) == (SIGNING, BOT, "env")
     assert SIGNING not in repr(creds) and BOT not in repr(creds)
 
 
 def test_missing_env_credentials_name_the_variables():
     with pytest.raises(SlackConfigError, match="SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN"):
-        load_credentials(Settings.from_env())
+        load_credentials(Settings.from_env().slack)
 
 
 def test_secrets_manager_credentials(monkeypatch):
@@ -39,7 +39,7 @@ def test_secrets_manager_credentials(monkeypatch):
         )["ARN"]
         monkeypatch.setenv("SLACK_SECRET_ARN", arn)
         monkeypatch.setenv("SLACK_SIGNING_SECRET", "ignored-when-the-arn-is-set")
-        creds = load_credentials(Settings.from_env())
+        creds = load_credentials(Settings.from_env().slack)
     assert (creds.signing_secret, creds.bot_token, creds.source) == (SIGNING, BOT, "secretsmanager")
 
 
@@ -62,7 +62,7 @@ def test_missing_secret_is_a_clear_error(monkeypatch):
     with mock_aws():
         monkeypatch.setenv("SLACK_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope")
         with pytest.raises(SlackConfigError, match=r"cannot read the Slack secret .*ResourceNotFoundException"):
-            load_credentials(Settings.from_env())
+            load_credentials(Settings.from_env().slack)
 
 
 def test_the_secret_is_fetched_once_per_cold_start(monkeypatch, tmp_path):
@@ -77,7 +77,7 @@ def test_the_secret_is_fetched_once_per_cold_start(monkeypatch, tmp_path):
 
     real_fetch = secrets_module.fetch_secret
     monkeypatch.setattr(secrets_module, "fetch_secret", lambda arn, client=None: real_fetch(arn, CountingSecrets()))
-    monkeypatch.setattr("assistant.slack.runtime.load_credentials", secrets_module.load_credentials)
+    monkeypatch.setattr("helpdesk.slack_runtime.load_credentials", secrets_module.load_credentials)
     monkeypatch.setenv("SLACK_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:slack")
     aws.set_runtime(None)
     try:

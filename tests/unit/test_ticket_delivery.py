@@ -20,11 +20,11 @@ from assistant.mail.outbox import OutboxMailer
 from assistant.mail.ses import SesMailer
 from assistant.service import Assistant, Requester
 from assistant.tickets.base import Ticket
+from assistant.tickets.config import TicketsConfig
 from assistant.tickets.delivery import deliver
 from assistant.tickets.dynamodb import DynamoTicketStore, init_table
 from assistant.tickets.sqlite import SqliteTicketStore
 from assistant.tickets.sweep import run_sweep
-from helpdesk.settings import Settings
 
 SENDER = "helpdesk-bot@example.com"
 IT = "it-support@example.com"
@@ -72,7 +72,7 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deplo
 
     with mock_aws(), linearizable_dynamodb():
         dynamo, ses = dynamo_client(), ses_client()
-        init_table(Settings(tickets_table=TABLE), client=dynamo, sleep=lambda s: None)
+        init_table(TicketsConfig(table=TABLE), client=dynamo, sleep=lambda s: None)
         ses.create_email_identity(EmailIdentity=SENDER)
         recorder, faults = SesRecorder(ses), SesFaults(ses)
         store = DynamoTicketStore(TABLE, client=dynamo, clock=clock)
@@ -222,14 +222,14 @@ def test_the_scheduled_sweep_logs_one_json_summary(
     from moto import mock_aws
 
     import handler
-    from assistant.tickets import sweep
+    from helpdesk import scheduled as sweep
 
     with mock_aws():
         monkeypatch.setenv("TICKETS_TABLE", TABLE)
         monkeypatch.setenv("HELPDESK_IT_EMAIL", IT)
         monkeypatch.setenv("HELPDESK_SENDER_EMAIL", SENDER)
         monkeypatch.setattr(sweep, "_deps", None)
-        init_table(Settings(tickets_table=TABLE), client=dynamo_client(), sleep=lambda s: None)
+        init_table(TicketsConfig(table=TABLE), client=dynamo_client(), sleep=lambda s: None)
         store = DynamoTicketStore(TABLE, client=dynamo_client())
         t = store.create(Ticket("", "Printer offline", email_status="failed: SES is unavailable (InternalFailure)"))
         ses_client().create_email_identity(EmailIdentity=SENDER)

@@ -15,10 +15,10 @@ from fakes.aws import FakeClock, dynamo_client, legacy_items
 
 from assistant.exceptions import InvalidTransition, TicketError, TicketNotFound
 from assistant.tickets.base import Ticket, derived_ticket_id
+from assistant.tickets.config import TicketsConfig
 from assistant.tickets.dynamodb import DynamoTicketStore, init_table
 from assistant.tickets.sqlite import SqliteTicketStore
 from assistant.tickets.status import resolve, set_status
-from helpdesk.settings import Settings
 
 TABLE = "it-helpdesk-tickets"
 
@@ -74,7 +74,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 
     with mock_aws():
         client = dynamo_client()
-        init_table(Settings(tickets_table=TABLE), client=client, sleep=lambda s: None)
+        init_table(TicketsConfig(table=TABLE), client=client, sleep=lambda s: None)
         yield Backend("dynamodb", DynamoTicketStore(TABLE, client=client, clock=clock), clock, client)
 
 

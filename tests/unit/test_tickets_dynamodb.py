@@ -10,6 +10,7 @@ from fakes.aws import FakeClock, bare_table, dynamo_client, legacy_items
 
 from assistant.exceptions import TicketError
 from assistant.tickets.base import Ticket, derived_ticket_id, new_ticket_id
+from assistant.tickets.config import TicketsConfig
 from assistant.tickets.dynamodb import (
     INDEXES,
     DynamoTicketStore,
@@ -19,7 +20,7 @@ from assistant.tickets.dynamodb import (
     table_definition,
     to_item,
 )
-from helpdesk.settings import Settings, SettingsError
+from helpdesk.settings import SettingsError
 
 TABLE = "it-helpdesk-tickets"
 
@@ -42,12 +43,12 @@ def test_init_table_creates_then_finds_it_set_up() -> None:
 
     with mock_aws():
         client = dynamo_client()
-        first = init_table(Settings(tickets_table=TABLE), client=client, sleep=no_sleep)
+        first = init_table(TicketsConfig(table=TABLE), client=client, sleep=no_sleep)
         assert first.startswith(f"Table {TABLE} at https://dynamodb.us-east-1.amazonaws.com: created.")
         described = client.describe_table(TableName=TABLE)["Table"]
         assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
         assert {g["IndexName"] for g in described["GlobalSecondaryIndexes"]} == set(INDEXES)
-        assert ": already set up." in init_table(Settings(), "it-helpdesk-tickets", client=client, sleep=no_sleep)
+        assert ": already set up." in init_table(TicketsConfig(), "it-helpdesk-tickets", client=client, sleep=no_sleep)
 
 
 def test_init_table_adopts_the_existing_table_with_its_57_items() -> None:
@@ -58,7 +59,7 @@ def test_init_table_adopts_the_existing_table_with_its_57_items() -> None:
         bare_table(client, TABLE)
         for item in legacy_items(57):
             client.put_item(TableName=TABLE, Item=item)
-        message = init_table(Settings(tickets_table=TABLE), client=client, sleep=no_sleep)
+        message = init_table(TicketsConfig(table=TABLE), client=client, sleep=no_sleep)
         assert ": adopted, added by_requester, by_status." in message
         store = DynamoTicketStore(TABLE, client=client, clock=FakeClock())
         new = store.create(Ticket("", "New after adoption", requester_id="U1"))
@@ -84,7 +85,7 @@ def test_adopting_a_provisioned_table_gives_each_new_index_the_tables_throughput
         client.meta.events.register(
             "provide-client-params.dynamodb.UpdateTable", lambda params, **_: sent.append(params)
         )
-        message = init_table(Settings(tickets_table=TABLE), client=client, sleep=no_sleep)
+        message = init_table(TicketsConfig(table=TABLE), client=client, sleep=no_sleep)
         assert "provisioned (7 RCU, 3 WCU)" in message  # real DynamoDB rejects a new GSI without throughput here
         creates = [u["Create"] for p in sent for u in p["GlobalSecondaryIndexUpdates"]]
         assert [c["IndexName"] for c in creates] == ["by_requester", "by_status"]
@@ -103,12 +104,12 @@ def test_init_table_refuses_a_table_with_another_key() -> None:
             BillingMode="PAY_PER_REQUEST",
         )
         with pytest.raises(TicketError, match="needs hash key ticket_id"):
-            init_table(Settings(), "other", client=client, sleep=no_sleep)
+            init_table(TicketsConfig(), "other", client=client, sleep=no_sleep)
 
 
 def test_init_table_needs_a_name() -> None:
     with pytest.raises(SettingsError, match="--table NAME or set TICKETS_TABLE"):
-        init_table(Settings(), None)
+        init_table(TicketsConfig(), None)
 
 
 def test_a_missing_table_or_index_is_a_clear_error() -> None:
@@ -129,7 +130,7 @@ def test_an_unreachable_endpoint_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
-    store = DynamoTicketStore.from_settings(Settings(tickets_table=TABLE))
+    store = DynamoTicketStore.from_config(TicketsConfig(table=TABLE))
     with pytest.raises(TicketError, match="cannot reach DynamoDB \\(EndpointConnectionError\\)"):
         store.get("IT-1")
 
@@ -174,7 +175,7 @@ def test_an_id_generator_that_keeps_colliding_gives_up_without_overwriting() -> 
 
     with mock_aws():
         client = dynamo_client()
-        init_table(Settings(tickets_table=TABLE), client=client, sleep=no_sleep)
+        init_table(TicketsConfig(table=TABLE), client=client, sleep=no_sleep)
         first = DynamoTicketStore(TABLE, client=client).create(Ticket("IT-SAME0000", "first"))
         colliding = iter(["IT-SAME0000", "IT-SAME0000", "IT-FRESH000"])
         store = DynamoTicketStore(TABLE, client=client, id_factory=lambda: next(colliding))

@@ -13,6 +13,7 @@ from support import page_object, write_export
 
 from helpdesk.settings import Settings
 from index_store.local import LocalIndexStore
+from ingest.config import EmbedderConfig
 from ingest.embedders.bedrock import TitanEmbedder
 from ingest.exceptions import EmbeddingAccessDenied, EmbeddingError
 from ingest.pipeline import IngestOptions, run_ingest
@@ -74,7 +75,7 @@ def test_on_the_answering_path_each_throttle_is_counted_for_the_alarm(
 
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "it-helpdesk-slack")
     bedrock.script(["ThrottlingException", "ThrottlingException"])
-    emb = build_embedder(Settings(embedder="bedrock"), for_queries=True)
+    emb = build_embedder(Settings(embedder=EmbedderConfig(kind="bedrock")), for_queries=True)
     emb.sleep = FakeClock().sleep
     assert emb.embed_query("vpn keeps dropping").shape == (256,)
     emf = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"_aws"' in x]

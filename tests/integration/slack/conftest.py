@@ -15,12 +15,12 @@ from fakes.slack_requests import SECRET
 
 import handler
 from assistant.mail.outbox import OutboxMailer
-from assistant.slack import aws
 from assistant.slack.lazy import ThreadedLazyRunner
-from assistant.slack.runtime import SlackRuntime, build_runtime
 from assistant.slack.store import SqliteSlackStore
 from assistant.tickets.sqlite import SqliteTicketStore
+from helpdesk import slack_lambda as aws
 from helpdesk.settings import Settings
+from helpdesk.slack_runtime import SlackRuntime, build_runtime
 
 
 @dataclass

@@ -10,12 +10,12 @@ import pytest
 from fakes.slack_api import ALICE, TOKEN, iter_texts
 from fakes.slack_requests import SECRET, api_event, command_event, event_body, json_event, sign
 
-from assistant.slack import aws
 from assistant.slack.lazy import ThreadedLazyRunner
-from assistant.slack.runtime import build_runtime
 from assistant.slack.secrets import SlackCredentials
 from assistant.slack.store import SqliteSlackStore
+from helpdesk import slack_lambda as aws
 from helpdesk.settings import Settings
+from helpdesk.slack_runtime import build_runtime
 
 # Slack's published signing test vector (python-slack-sdk's signature tests, citing
 # https://api.slack.com/authentication/verifying-requests-from-slack): secret, timestamp, body, signature.

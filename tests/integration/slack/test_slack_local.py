@@ -18,8 +18,8 @@ from fakes.slack_api import TOKEN, FakeSlackApi, iter_texts
 from fakes.slack_requests import SECRET, command_event, event_body, json_event
 
 from assistant.slack.exceptions import SlackConfigError
-from assistant.slack.local import run_socket_mode
 from helpdesk.settings import Settings
+from helpdesk.slack_local import run_socket_mode
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -112,7 +112,7 @@ def test_serve_reports_a_port_in_use(tmp_path, monkeypatch):
     import socket
 
     from assistant.slack.exceptions import SlackError
-    from assistant.slack.local import make_server
+    from helpdesk.slack_local import make_server
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -152,8 +152,8 @@ def test_the_ack_path_imports_no_heavy_modules(tmp_path):
         import json, sys
         sys.path.insert(0, {str(ROOT / "tests")!r})
         import handler
-        from assistant.slack import aws
-        from assistant.slack.runtime import build_runtime
+        from helpdesk import slack_lambda as aws
+        from helpdesk.slack_runtime import build_runtime
         from helpdesk.settings import Settings
         from fakes.slack_requests import event_body, json_event
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from fakes.slack_requests import command_event, event_body, json_event
 
-from assistant.slack import aws
-from assistant.slack.runtime import build_runtime
 from assistant.slack.store import SqliteSlackStore
+from helpdesk import slack_lambda as aws
 from helpdesk.settings import Settings
+from helpdesk.slack_runtime import build_runtime
 
 
 def test_retries_1_2_and_3_give_exactly_one_answer(slack):

@@ -45,10 +45,10 @@ def configure_logging() -> Any:
 
 def build_store(settings: Settings, clock: Callable[[], float] = time.time) -> Any:
     """DynamoDB when HELPDESK_DEDUPE_TABLE is set, else SQLite under HELPDESK_HOME (the one place that picks)."""
-    if settings.dedupe_table:
+    if settings.slack.dedupe_table:
         from assistant.slack.dynamo_store import DynamoSlackStore
 
-        return DynamoSlackStore(settings.dedupe_table, clock=clock)
+        return DynamoSlackStore(settings.slack.dedupe_table, clock=clock)
     from assistant.slack.store import SqliteSlackStore
 
     return SqliteSlackStore(settings.home / "slack.sqlite3", clock=clock)
@@ -76,8 +76,8 @@ def default_desk(settings: Settings) -> Callable[[], TicketDesk]:
             None,  # type: ignore[arg-type]
             build_ticket_store(settings),
             build_mailer(settings),
-            it_queue_email=settings.it_queue_email,
-            sender_email=settings.sender_email,
+            it_queue_email=settings.mail.it_queue_email,
+            sender_email=settings.mail.sender_email,
         )
 
     return build
@@ -122,14 +122,16 @@ def build_runtime(
 ) -> SlackRuntime:
     """`lazy_runner=None` means AWS: lazy listeners re-invoke this Lambda asynchronously (`lambda_client`)."""
     configure_logging()
-    creds = credentials or load_credentials(settings)
+    creds = credentials or load_credentials(settings.slack)
     state = store if store is not None else build_store(settings, clock)
     ledger: EventLedger = state
     feedback: FeedbackStore = state
     config = BotConfig(
-        policy=ChannelPolicy(settings.channel_allowlist, settings.mention_only_channels, settings.disabled_channels),
-        it_group=settings.it_group,
-        it_email=settings.it_queue_email,
+        policy=ChannelPolicy(
+            settings.slack.channel_allowlist, settings.slack.mention_only_channels, settings.slack.disabled_channels
+        ),
+        it_group=settings.slack.it_group,
+        it_email=settings.mail.it_queue_email,
     )
     bot = HelpdeskBot(
         config,
@@ -141,7 +143,7 @@ def build_runtime(
         clock=clock,
     )
     app = build_app(
-        bot, signing_secret=creds.signing_secret, bot_token=creds.bot_token, api_url=settings.slack_api_url, clock=clock
+        bot, signing_secret=creds.signing_secret, bot_token=creds.bot_token, api_url=settings.slack.api_url, clock=clock
     )
     handler = SlackRequestHandler(app)  # installs Bolt's LambdaLazyListenerRunner
     if lazy_runner is not None:
@@ -152,6 +154,6 @@ def build_runtime(
         # created now, in the init phase, rather than inside the first ack
         client = lambda_client or boto3.client("lambda")
         app.listener_runner.lazy_listener_runner = lambda_lazy_runner(
-            app.logger, client, settings.slack_worker_function
+            app.logger, client, settings.slack.worker_function
         )
     return SlackRuntime(settings, app, bot, SlackGateway(handler, creds.signing_secret, clock=clock))

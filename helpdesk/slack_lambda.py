@@ -7,9 +7,9 @@ import logging
 import threading
 from typing import Any
 
-from assistant.slack.runtime import SlackRuntime, build_runtime, configure_logging
-from helpdesk.errors import HelpdeskError
+from core.errors import HelpdeskError
 from helpdesk.settings import Settings
+from helpdesk.slack_runtime import SlackRuntime, build_runtime, configure_logging
 
 _lock = threading.Lock()
 _runtime: SlackRuntime | None = None

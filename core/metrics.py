@@ -7,7 +7,11 @@ POWERTOOLS_METRICS_NAMESPACE and POWERTOOLS_SERVICE_NAME).
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
+import sys
+from typing import Any
 
 DEFAULT_NAMESPACE = "ITHelpdesk"
 DEFAULT_SERVICE = "it-helpdesk"
@@ -27,3 +31,26 @@ def count(name: str, value: int = 1) -> None:
     namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
     with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=namespace) as metric:
         metric.add_dimension(name="service", value=os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE)
+
+
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stdout` is now (Lambda ships stdout to CloudWatch; tests capture it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+@functools.cache
+def lambda_logger() -> Any:
+    """The one Powertools JSON logger of the scheduled functions (ingest, email sweep), built once per process so
+    every caller shares its handler and formatter. Level: POWERTOOLS_LOG_LEVEL, default INFO; the service name is
+    POWERTOOLS_SERVICE_NAME when set, else `it-helpdesk`."""
+    from aws_lambda_powertools import Logger
+
+    service = None if os.environ.get("POWERTOOLS_SERVICE_NAME") else DEFAULT_SERVICE
+    return Logger(service=service, logger_handler=_StdoutHandler())

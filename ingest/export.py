@@ -11,22 +11,18 @@ space was read. A re-export replaces the `<KEY>-*.json` files of the spaces expo
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from helpdesk.settings import Settings, SettingsError
+from core.errors import ConfigError
 from ingest.sources.confluence import (
     CONTENT_PATH,
     PAGE_EXPAND,
     PAGE_LIMIT,
-    http_from_settings,
     page_from_result,
-    validate_spaces,
 )
 from ingest.sources.confluence_http import ConfluenceHTTP
 from ingest.sources.export import page_from_content
@@ -50,7 +46,7 @@ def export_spaces(
 ) -> dict[str, Any]:
     """Write every space into `target` (atomically per run); returns counts per space."""
     if target.exists() and not target.is_dir():
-        raise SettingsError(f"--to {target} exists and is not a folder")
+        raise ConfigError(f"--to {target} exists and is not a folder")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.export-"))
     report: dict[str, Any] = {"spaces": {}, "files": 0, "pages": 0, "restricted_skipped": 0}
@@ -79,17 +75,3 @@ def export_spaces(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return report
-
-
-def run_export(args: argparse.Namespace, settings: Settings) -> int:
-    spaces = validate_spaces(args.space)
-    http = http_from_settings(settings)
-    target = Path(args.to)
-    report = export_spaces(http, spaces, target, skip_restricted=settings.skip_restricted)
-    for space, counts in report["spaces"].items():
-        note = f", {counts['restricted_skipped']} restricted left out" if counts["restricted_skipped"] else ""
-        if not counts["pages"] and not counts["restricted_skipped"]:
-            note = " (no pages: check the space key and that the account can read the space)"
-        print(f"{space}: {counts['pages']} pages in {counts['files']} files{note}", file=sys.stderr)
-    print(f"Exported {report['pages']} pages from {len(spaces)} space(s) to {target} ({http.calls} requests)")
-    return 0

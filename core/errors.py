@@ -9,3 +9,9 @@ class HelpdeskError(Exception):
     """An expected failure with a message fit for a person (no traceback needed)."""
 
     exit_code: int = 1
+
+
+class ConfigError(HelpdeskError):
+    """A setting has a value we cannot use (exit code 2). Each package's `config.py` raises it."""
+
+    exit_code = 2

@@ -14,9 +14,9 @@ from typing import Any
 from assistant.slack.exceptions import SlackConfigError, SlackError
 from assistant.slack.gateway import MAX_BODY_BYTES, PATH
 from assistant.slack.lazy import ThreadedLazyRunner
-from assistant.slack.runtime import SlackRuntime, build_runtime
 from assistant.slack.secrets import SlackCredentials, load_credentials
 from helpdesk.settings import Settings
+from helpdesk.slack_runtime import SlackRuntime, build_runtime
 
 
 def http_event(method: str, path: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
@@ -102,19 +102,19 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 3000) -> int:
 
 
 def run_socket_mode(settings: Settings, *, start: bool = True) -> int:
-    if not settings.slack_app_token.startswith("xapp-"):
+    if not settings.slack.app_token.startswith("xapp-"):
         raise SlackConfigError("Socket Mode needs an app-level token: set SLACK_APP_TOKEN=xapp-… (connections:write)")
-    if settings.slack_secret_arn:
-        creds = load_credentials(settings)
-    elif not settings.slack_bot_token:
+    if settings.slack.secret_arn:
+        creds = load_credentials(settings.slack)
+    elif not settings.slack.bot_token:
         raise SlackConfigError("set SLACK_BOT_TOKEN to run the Slack app")
     else:  # Socket Mode requests are not signed, so the signing secret is optional here
-        creds = SlackCredentials(settings.slack_signing_secret or "unused-in-socket-mode", settings.slack_bot_token)
+        creds = SlackCredentials(settings.slack.signing_secret or "unused-in-socket-mode", settings.slack.bot_token)
     runner = ThreadedLazyRunner(max_workers=4)
     runtime = build_runtime(settings, credentials=creds, lazy_runner=runner)
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    handler = SocketModeHandler(runtime.app, app_token=settings.slack_app_token)
+    handler = SocketModeHandler(runtime.app, app_token=settings.slack.app_token)
     if not start:
         return 0
     print("Slack app connected over Socket Mode (Ctrl-C to stop)", file=sys.stderr)

@@ -1,0 +1,44 @@
+"""Settings of the answering path: retrieval, the confidence gate and the answerer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core import env as e
+
+DEFAULT_CHAT_MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    answerer: str = "extractive"  # extractive | bedrock
+    confidence_threshold: float | None = None  # None: the default of the weights the gate uses
+    confidence_weights: str = ""  # JSON weights fitted for the configured embedder (bench.calibrate_confidence)
+    max_question_chars: int = 4000
+    retrieval_candidates: int = 50
+    bedrock_chat_model: str = DEFAULT_CHAT_MODEL
+    max_tokens: int = 700
+    temperature: float = 0.1
+    source_token_budget: int = 3000
+    guardrail_id: str = ""
+    guardrail_version: str = ""
+    rerank_model_arn: str = ""  # empty: no rerank
+
+    @classmethod
+    def from_env(cls, env: e.Env) -> AnswerConfig:
+        return cls(
+            answerer=e.choice(env, "HELPDESK_ANSWERER", "extractive", ("extractive", "bedrock")),
+            confidence_threshold=e.optional_number(env, "HELPDESK_CONFIDENCE_THRESHOLD", 0.0, 1.0),
+            confidence_weights=e.text(env, "HELPDESK_CONFIDENCE_WEIGHTS"),
+            max_question_chars=e.whole(env, "HELPDESK_MAX_QUESTION_CHARS", 4000, 10, 100_000),
+            retrieval_candidates=e.whole(env, "HELPDESK_RETRIEVAL_CANDIDATES", 50, 10, 2000),
+            bedrock_chat_model=e.text(
+                env, "HELPDESK_BEDROCK_CHAT_MODEL", "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+            ),
+            max_tokens=e.whole(env, "HELPDESK_ANSWER_MAX_TOKENS", 700, 50, 4096),
+            temperature=e.number(env, "HELPDESK_ANSWER_TEMPERATURE", 0.1, 0.0, 1.0),
+            source_token_budget=e.whole(env, "HELPDESK_SOURCE_TOKEN_BUDGET", 3000, 200, 50_000),
+            guardrail_id=e.text(env, "HELPDESK_GUARDRAIL_ID"),
+            guardrail_version=e.text(env, "HELPDESK_GUARDRAIL_VERSION"),
+            rerank_model_arn=e.text(env, "HELPDESK_RERANK_MODEL_ARN"),
+        )

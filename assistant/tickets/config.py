@@ -1,0 +1,20 @@
+"""Settings of the ticket store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core import env as e
+
+
+@dataclass(frozen=True)
+class TicketsConfig:
+    table: str = ""  # set: tickets in DynamoDB; empty: local SQLite
+    notify_requester: bool = True
+
+    @classmethod
+    def from_env(cls, env: e.Env) -> TicketsConfig:
+        return cls(
+            table=e.text(env, "TICKETS_TABLE"),
+            notify_requester=e.flag(env, "HELPDESK_NOTIFY_REQUESTER", True),
+        )
