@@ -1,0 +1,57 @@
+"""AWS helpers every service module shares: the error code of a botocore error and a lazily created client.
+
+boto3 is imported only when a client is first needed, so importing a module that may talk to AWS costs nothing
+on the local path and on cold starts that never reach that service.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+def error_code(exc: BaseException) -> str:
+    """The service's error code (`ThrottlingException`, `NoSuchKey`, `404`...); "" when `exc` carries none."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    return str(response.get("Error", {}).get("Code", "") or "")
+
+
+def error_message(exc: BaseException) -> str:
+    """The service's error message; "" when `exc` carries none."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    return str(response.get("Error", {}).get("Message", "") or "")
+
+
+class LazyClient:
+    """A boto3 client made on first use (once, under a lock: boto3's default session is not thread-safe), or the
+    client given. `factory` builds it; `LazyClient.for_service("s3", config=...)` is the usual one."""
+
+    def __init__(self, factory: Callable[[], Any], client: Any = None) -> None:
+        self._factory = factory
+        self._client = client
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_service(cls, service: str, client: Any = None, **kwargs: Any) -> LazyClient:
+        def make() -> Any:
+            import boto3
+
+            return boto3.client(service, **kwargs)
+
+        return cls(make, client)
+
+    @property
+    def created(self) -> bool:
+        return self._client is not None
+
+    def get(self) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._factory()
+        return self._client
