@@ -14,12 +14,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from assistant import messages
+from assistant.citations import cited_numbers, drop_unknown_citations
 from assistant.model import Answer, Source
 from assistant.prompt import ANSWER_TOOL
 
 MAX_ANSWER_CHARS = 3000  # Slack renders a section block of up to 3,000 characters
 MAX_QUERY_CHARS = 300
-_CITE_GROUP = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _NOT_COVERED = re.compile(
     r"(?i)\b(?:(?:do|does|did)(?:n[’']t| not)|(?:is|are)(?:n[’']t| not)|cannot|can[’']t)\s+"
     r"(?:\w+\s+){0,2}?(?:cover|mention|include|contain|address|describe|answer|say)\b"
@@ -93,23 +93,6 @@ def _structured(response: Mapping[str, Any]) -> Mapping[str, Any] | None:
             if isinstance(data, Mapping) and isinstance(data.get("answer"), str):
                 return data
     return _json_object(reply_text(response))
-
-
-def cited_numbers(text: str) -> list[int]:
-    out: list[int] = []
-    for group in _CITE_GROUP.findall(text):
-        out.extend(int(n) for n in re.split(r"\s*,\s*", group))
-    return sorted(set(out))
-
-
-def drop_unknown_citations(text: str, valid: set[int]) -> str:
-    """Remove citation numbers that name no source (and a marker left empty, with the space before it)."""
-
-    def repl(m: re.Match[str]) -> str:
-        numbers = [n for n in re.split(r"\s*,\s*", m.group(2)) if int(n) in valid]
-        return f"{m.group(1)}[{', '.join(numbers)}]" if numbers else ""
-
-    return re.sub(r"([ \t]*)\[(\d+(?:\s*,\s*\d+)*)\]", repl, text)
 
 
 def shorten(text: str, limit: int = MAX_ANSWER_CHARS) -> tuple[str, bool]:
