@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from index_store.base import IndexStore
-from index_store.format import IndexBundle, StoredChunk
+from index_store.format import Chunk, IndexBundle
 from ingest.embedders.base import Embedder
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ LEXICAL_WEIGHT = 1.0
 
 @dataclass(frozen=True, slots=True)
 class ChunkHit:
-    chunk: StoredChunk
+    chunk: Chunk
     dense: float  # cosine similarity, -1..1
     lexical: float  # BM25 score
     fused: float  # chunk-level RRF score (orders the chunks inside a page)
@@ -69,7 +69,7 @@ def rrf(rankings: Sequence[Sequence[str]], weights: Sequence[float], k: int = RR
     return fused
 
 
-def pages_in_order(chunk_ids: Sequence[int], chunks: Sequence[StoredChunk]) -> list[str]:
+def pages_in_order(chunk_ids: Sequence[int], chunks: Sequence[Chunk]) -> list[str]:
     """Distinct page ids in the order of their best chunk (pure)."""
     return list(dict.fromkeys(chunks[i].page_id for i in chunk_ids))
 

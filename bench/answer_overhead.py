@@ -34,7 +34,7 @@ from assistant.confidence import ConfidenceGate
 from assistant.prompt import request_tokens
 from assistant.retrieval import HybridRetriever
 from assistant.sources import build_sources, sources_tokens
-from index_store.format import IndexBundle, StoredChunk, build_faiss_index
+from index_store.format import Chunk, IndexBundle, build_faiss_index
 from index_store.lexical import LexicalIndex
 from index_store.local import LocalIndexStore
 from ingest.embedders.local import StaticEmbedder
@@ -83,7 +83,7 @@ def synthetic_bundle(embedder: StaticEmbedder, base: IndexBundle, n: int, seed: 
         page = i // 4
         body = ". ".join(rng.sample(sentences, 8)) + f". See {rng.choice(made_up)} and {rng.choice(made_up)}."
         chunks.append(
-            StoredChunk(
+            Chunk(
                 chunk_id=f"c{i}",
                 content_hash=f"h{i}",
                 page_id=f"p{page}",

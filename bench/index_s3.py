@@ -29,7 +29,7 @@ from bench.index_types import synthetic  # noqa: E402
 def build_bundle(n: int, d: int):  # type: ignore[no-untyped-def]
     import random
 
-    from index_store.format import IndexBundle, StoredChunk, StoredPage, build_faiss_index, new_version_id
+    from index_store.format import Chunk, IndexBundle, StoredPage, build_faiss_index, new_version_id
     from index_store.lexical import LexicalIndex
 
     rng = random.Random(1)
@@ -41,7 +41,7 @@ def build_bundle(n: int, d: int):  # type: ignore[no-untyped-def]
         pid = str(100_000 + i // per_page)
         body = " ".join(rng.choices(vocab, k=rng.randint(60, 140)))
         chunks.append(
-            StoredChunk(
+            Chunk(
                 f"c{i:08d}",
                 f"{i:064x}",
                 pid,

@@ -51,25 +51,63 @@ def _one_line(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredChunk:
+class Chunk:
+    """One retrievable piece of a page: what the chunker makes, the index stores and retrieval returns.
+
+    `Chunk.of(...)` derives `content_hash` (sha256 of `embed_text`, the embedding-cache key) and `chunk_id`
+    (stable: page id, ordinal and `embed_text`); a chunk read back from an index keeps the ids it was stored with.
+    """
+
     chunk_id: str
     content_hash: str
     page_id: str
-    ordinal: int
+    ordinal: int  # 0.. position within the page
     title: str
     url: str
-    breadcrumb: tuple[str, ...]
-    heading: str
-    body: str
+    breadcrumb: tuple[str, ...]  # ancestor titles, root first (not including the page title)
+    heading: str  # heading path inside the page, e.g. "Troubleshooting > macOS"; "" for the preamble
+    body: str  # the chunk's text lines joined with "\n"
+
+    @classmethod
+    def of(
+        cls,
+        page_id: str,
+        ordinal: int,
+        title: str,
+        breadcrumb: Sequence[str],
+        heading: str,
+        body: str,
+        *,
+        url: str = "",
+    ) -> Chunk:
+        crumbs = tuple(breadcrumb)
+        text = _embed_text(chunk_header(crumbs, title, heading), body)
+        key = f"{page_id}\n{ordinal}\n{text}"
+        return cls(
+            chunk_id=hashlib.sha256(key.encode("utf-8")).hexdigest()[:32],
+            content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            page_id=page_id,
+            ordinal=ordinal,
+            title=title,
+            url=url,
+            breadcrumb=crumbs,
+            heading=heading,
+            body=body,
+        )
 
     @property
     def header(self) -> str:
+        """``Root > Parent > Title`` then `` — heading`` when there is one; always a single line."""
         return chunk_header(self.breadcrumb, self.title, self.heading)
 
     @property
     def embed_text(self) -> str:
-        """What was embedded and lexically indexed; its sha256 is `content_hash`."""
-        return f"{self.header}\n{self.body}"
+        """Exactly what is embedded and lexically indexed; its sha256 is `content_hash`."""
+        return _embed_text(self.header, self.body)
+
+
+def _embed_text(header: str, body: str) -> str:
+    return f"{header}\n{body}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +127,7 @@ class IndexBundle:
 
     embedder_id: str
     dimension: int
-    chunks: list[StoredChunk]
+    chunks: list[Chunk]
     pages: dict[str, StoredPage]
     index: Any  # faiss.Index
     lexical: LexicalIndex
@@ -228,7 +266,7 @@ def decode_bundle(manifest: Mapping[str, Any], files: Mapping[str, bytes], where
 
     try:
         docstore = json.loads(files[DOCSTORE_FILE].decode("utf-8"))
-        chunks = [StoredChunk(**{**c, "breadcrumb": tuple(c["breadcrumb"])}) for c in docstore["chunks"]]
+        chunks = [Chunk(**{**c, "breadcrumb": tuple(c["breadcrumb"])}) for c in docstore["chunks"]]
         pages = {pid: StoredPage(**{**p, "labels": tuple(p.get("labels", ()))}) for pid, p in docstore["pages"].items()}
         with np.load(io.BytesIO(files[LEXICAL_FILE]), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}

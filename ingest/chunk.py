@@ -9,13 +9,11 @@ gives the same chunks, ids and hashes, and editing one section only changes that
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from index_store.format import chunk_header
+from index_store.format import Chunk
 from ingest.parse import ParsedPage
 
 __all__ = ["Chunk", "chunk_page"]
@@ -24,37 +22,6 @@ __all__ = ["Chunk", "chunk_page"]
 _PREFIX_RE = re.compile(r"(?:(?:Info|Note|Warning|Tip|Panel|Expand)(?: \([^)\n]*\))?: )+")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 _TOKEN = re.compile(r"\S+")
-
-
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    page_id: str
-    ordinal: int  # 0.. position within the page
-    title: str
-    breadcrumb: tuple[str, ...]  # ancestor titles, root first (not including the page title)
-    heading: str  # heading path inside the page, e.g. "Troubleshooting > macOS"; "" for the preamble
-    body: str  # the chunk's text lines joined with "\n"
-
-    @property
-    def header(self) -> str:
-        """``Root > Parent > Title`` then `` — heading`` when there is one; always a single line."""
-        return chunk_header(self.breadcrumb, self.title, self.heading)
-
-    @property
-    def embed_text(self) -> str:
-        """Exactly what is embedded and lexically indexed."""
-        return f"{self.header}\n{self.body}"
-
-    @property
-    def content_hash(self) -> str:
-        """sha256 hex of ``embed_text``: the embedding-cache key."""
-        return hashlib.sha256(self.embed_text.encode("utf-8")).hexdigest()
-
-    @property
-    def chunk_id(self) -> str:
-        """Stable id: sha256 of page id, ordinal and ``embed_text``, first 32 hex chars."""
-        key = f"{self.page_id}\n{self.ordinal}\n{self.embed_text}"
-        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 def _words(text: str) -> int:
@@ -117,6 +84,7 @@ def chunk_page(
     *,
     max_words: int = 180,
     min_words: int = 40,
+    url: str = "",
 ) -> list[Chunk]:
     """Chunk one parsed page (see the module docstring for the rules). A page without text gives []."""
     if max_words < 1:
@@ -163,4 +131,7 @@ def chunk_page(
         run.append((path, own, lines))
         run_words += cost
     flush()
-    return [Chunk(page_id, i, title, crumbs, heading, "\n".join(lines)) for i, (heading, lines) in enumerate(groups)]
+    return [
+        Chunk.of(page_id, i, title, crumbs, heading, "\n".join(lines), url=url)
+        for i, (heading, lines) in enumerate(groups)
+    ]

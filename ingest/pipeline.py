@@ -25,7 +25,7 @@ import numpy as np
 
 from index_store.base import IndexStore
 from index_store.exceptions import IndexCorrupt, IndexNotFound, IndexStoreError
-from index_store.format import IndexBundle, StoredChunk, StoredPage, build_faiss_index, new_version_id
+from index_store.format import Chunk, IndexBundle, StoredPage, build_faiss_index, new_version_id
 from index_store.lexical import LexicalIndex
 from ingest.chunk import chunk_page
 from ingest.embedders.base import Embedder
@@ -133,7 +133,7 @@ class _Entry:
     """One page as it goes into the new index."""
 
     page: StoredPage
-    chunks: list[StoredChunk]
+    chunks: list[Chunk]
     vectors: list[np.ndarray | None]
 
 
@@ -184,26 +184,18 @@ def _build_entry(page: Page, cache: dict[str, np.ndarray], options: IngestOption
         summary.parse_warnings += len(parsed.warnings)
         summary.warnings.extend(f"page {page.page_id} ({page.title}): {w}" for w in parsed.warnings)
     chunks = chunk_page(
-        page.page_id, page.title, page.ancestors, parsed, max_words=options.max_words, min_words=options.min_words
+        page.page_id,
+        page.title,
+        page.ancestors,
+        parsed,
+        max_words=options.max_words,
+        min_words=options.min_words,
+        url=page.url,
     )
     if not chunks:
         summary.pages_empty += 1
         summary.warnings.append(f"page {page.page_id} ({page.title}): empty body, nothing to index")
-    stored = [
-        StoredChunk(
-            chunk_id=c.chunk_id,
-            content_hash=c.content_hash,
-            page_id=c.page_id,
-            ordinal=c.ordinal,
-            title=c.title,
-            url=page.url,
-            breadcrumb=tuple(c.breadcrumb),
-            heading=c.heading,
-            body=c.body,
-        )
-        for c in chunks
-    ]
-    return _Entry(_stored_page(page), stored, [cache.get(c.content_hash) for c in stored])
+    return _Entry(_stored_page(page), chunks, [cache.get(c.content_hash) for c in chunks])
 
 
 def _total(items: Iterable[Any]) -> Any:
@@ -353,7 +345,7 @@ def run_ingest(
 
 def _embed_missing(
     embedder: Embedder,
-    chunks: Sequence[StoredChunk],
+    chunks: Sequence[Chunk],
     vectors: list[np.ndarray | None],
     options: IngestOptions,
     progress: Progress,

@@ -10,8 +10,8 @@ from index_store.format import (
     DOCSTORE_FILE,
     FAISS_FILE,
     MANIFEST,
+    Chunk,
     IndexBundle,
-    StoredChunk,
     StoredPage,
     build_faiss_index,
     check_embedder,
@@ -26,7 +26,7 @@ def make_bundle(n: int = 5, dim: int = 8, version: str | None = None) -> IndexBu
     vecs = rng.normal(size=(n, dim)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     chunks = [
-        StoredChunk(f"c{i}", f"h{i}", f"p{i % 2}", i, f"Page {i % 2}", f"https://x/{i % 2}", ("Root",), "", f"text {i}")
+        Chunk(f"c{i}", f"h{i}", f"p{i % 2}", i, f"Page {i % 2}", f"https://x/{i % 2}", ("Root",), "", f"text {i}")
         for i in range(n)
     ]
     pages = {f"p{j}": StoredPage(f"p{j}", f"Page {j}", f"https://x/{j}", 1, f"hash{j}") for j in range(2)}

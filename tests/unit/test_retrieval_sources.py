@@ -12,7 +12,7 @@ from assistant.prompt import render_sources
 from assistant.retrieval import ChunkHit, HybridRetriever, PageHit, RetrievalResult, rrf
 from assistant.sources import GAP, build_sources, estimate_tokens, sources_tokens
 from helpdesk.settings import Settings
-from index_store.format import StoredChunk
+from index_store.format import Chunk
 from index_store.lexical import LexicalIndex
 from index_store.local import LocalIndexStore
 from ingest.pipeline import run_ingest
@@ -51,7 +51,7 @@ def test_lexical_ceiling_bounds_every_score() -> None:
 
 
 def chunk(page: str, ordinal: int, words: int, heading: str = "") -> ChunkHit:
-    c = StoredChunk(
+    c = Chunk(
         f"{page}-{ordinal}", "h", page, ordinal, f"Title {page}", f"https://w/{page}", ("IT", "Sub"), heading,
         " ".join(f"w{page}{ordinal}" for _ in range(words)),
     )  # fmt: skip
