@@ -28,12 +28,13 @@ from index_store.exceptions import IndexCorrupt, IndexNotFound, IndexStoreError
 from index_store.format import Chunk, IndexBundle, StoredPage, build_faiss_index, new_version_id
 from index_store.lexical import LexicalIndex
 from ingest.chunk import chunk_page
-from ingest.embedders.base import Embedder
+from ingest.embedders.base import Embedder, ServiceEmbedder
 from ingest.exceptions import EmptySource
 from ingest.model import Page
 from ingest.parse import parse_storage
-from ingest.sources.base import KnowledgeSource
-from ingest.state import IngestState, advance_watermark, format_when, plan_listing
+from ingest.plan import ChangePlan, PageAction, confirmed_gone, nothing_changed, stored_page
+from ingest.sources.base import IdListingSource, IncrementalSource, KnowledgeSource, MeteredSource
+from ingest.state import IngestState, format_when, plan_listing
 
 if TYPE_CHECKING:
     from ingest.config import IngestConfig
@@ -160,24 +161,6 @@ def _published_page_ids(store: IndexStore) -> set[str]:
         return set()
 
 
-def _in_scope(page: Page, options: IngestOptions) -> bool:
-    if options.skip_restricted and page.restricted:
-        return False
-    return not set(page.labels) & set(options.exclude_labels)
-
-
-def _stored_page(page: Page) -> StoredPage:
-    return StoredPage(
-        page_id=page.page_id,
-        title=page.title,
-        url=page.url,
-        version=page.version,
-        content_hash=page.content_hash,
-        space_key=page.space_key,
-        labels=page.labels,
-    )
-
-
 def _build_entry(page: Page, cache: dict[str, np.ndarray], options: IngestOptions, summary: IngestSummary) -> _Entry:
     parsed = parse_storage(page.body)
     if parsed.warnings:
@@ -195,7 +178,7 @@ def _build_entry(page: Page, cache: dict[str, np.ndarray], options: IngestOption
     if not chunks:
         summary.pages_empty += 1
         summary.warnings.append(f"page {page.page_id} ({page.title}): empty body, nothing to index")
-    return _Entry(_stored_page(page), chunks, [cache.get(c.content_hash) for c in chunks])
+    return _Entry(stored_page(page), chunks, [cache.get(c.content_hash) for c in chunks])
 
 
 def _total(items: Iterable[Any]) -> Any:
@@ -212,30 +195,20 @@ def run_ingest(
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> IngestSummary:
+    """List, diff, embed and publish. The decisions are `ingest.plan`'s (pure); the I/O is at the edges: the
+    previous index and the listing in, the embedding calls, the new index out."""
     options = options or IngestOptions()
     progress = progress or _no_progress
     started, started_at = clock(), now()
     summary = IngestSummary()
     prev = None if options.full else _load_previous(store, embedder, summary)
     before = _published_page_ids(store) if options.full else set()  # only to report deletions honestly
+    previous = _Previous(prev)
 
-    prev_rows: dict[str, list[int]] = {}
-    cache: dict[str, np.ndarray] = {}
-    if prev is not None:
-        assert prev.embeddings is not None
-        for row, chunk in enumerate(prev.chunks):
-            prev_rows.setdefault(chunk.page_id, []).append(row)
-            cache[chunk.content_hash] = prev.embeddings[row]
-
-    def carried(pid: str) -> _Entry:
-        assert prev is not None and prev.embeddings is not None
-        rows = prev_rows.get(pid, [])
-        return _Entry(prev.pages[pid], [prev.chunks[r] for r in rows], [prev.embeddings[r] for r in rows])
-
-    incremental = bool(getattr(source, "incremental", False))
-    source_key = str(getattr(source, "state_key", ""))
+    incremental = isinstance(source, IncrementalSource)
+    source_key = source.state_key if isinstance(source, IncrementalSource) else ""
     prev_state = IngestState.from_extra(prev.extra) if prev is not None else None
-    plan = plan_listing(
+    listing = plan_listing(
         prev_state,
         incremental=incremental,
         source_key=source_key,
@@ -244,52 +217,40 @@ def run_ingest(
         sweep_hours=options.deletion_sweep_hours,
         now=started_at,
     )
-    summary.listing = "full" if plan.since is None else "incremental"
-    summary.deletion_sweep = plan.since is None or plan.sweep
-    log.info("ingest listing", extra={"listing": summary.listing, "reason": plan.reason})
+    summary.listing = "full" if listing.since is None else "incremental"
+    summary.deletion_sweep = listing.since is None or listing.sweep
+    log.info("ingest listing", extra={"listing": summary.listing, "reason": listing.reason})
 
+    plan = ChangePlan(watermark=prev_state.watermark if prev_state and listing.since else None)
     entries: dict[str, _Entry] = {}
-    listed: dict[str, int] = {}  # page id -> version listed (the highest, should a page be listed twice)
-    watermark = prev_state.watermark if prev_state and plan.since else None
-    changed: set[str] = set()
-    refreshed = 0  # same content, new version or labels: the page record is updated, nothing is embedded
-    pages_iter = source.pages(plan.since)
+    pages_iter = source.pages(listing.since)
     for page in progress(pages_iter, "parsing", _total(pages_iter)):
-        if page.page_id in listed and listed[page.page_id] >= page.version:
-            continue
-        listed[page.page_id] = page.version
-        watermark = advance_watermark(watermark, page.last_modified)
-        entries.pop(page.page_id, None)
-        changed.discard(page.page_id)
-        if not _in_scope(page, options):
-            summary.pages_restricted += int(options.skip_restricted and page.restricted)
-            continue
         old = prev.pages.get(page.page_id) if prev else None
-        if old is not None and old.content_hash == page.content_hash:
-            entries[page.page_id] = carried(page.page_id)
-            if (old.version, old.labels) != (page.version, page.labels):
-                entries[page.page_id].page = _stored_page(page)
-                refreshed += 1
+        action = plan.admit(page, old, exclude_labels=options.exclude_labels, skip_restricted=options.skip_restricted)
+        if action is None:
             continue
-        changed.add(page.page_id)
-        entries[page.page_id] = _build_entry(page, cache, options, summary)
-    summary.pages_seen = len(listed)
-    summary.pages_skipped = len(listed) - len(entries)
+        entries.pop(page.page_id, None)
+        if action is PageAction.CHANGED:
+            entries[page.page_id] = _build_entry(page, previous.cache, options, summary)
+        elif action is not PageAction.OUT_OF_SCOPE:
+            entries[page.page_id] = previous.entry(page.page_id, stored_page(page))
+    summary.pages_seen = len(plan.listed)
+    summary.pages_skipped = len(plan.listed) - len(entries)
+    summary.pages_restricted = plan.restricted
 
     # An incremental listing shows only what changed: carry the other pages over, unless the sweep says they are gone.
-    if prev is not None and plan.since is not None:
-        candidates = set(prev.pages) - set(listed)
-        if plan.sweep:
-            gone = candidates - source.page_ids()
-            if gone:  # confirm with a second listing: a page counts as gone only when both miss it
-                gone &= candidates - source.page_ids()
-            candidates -= gone
+    if prev is not None and listing.since is not None:
+        candidates = plan.unlisted(set(prev.pages))
+        if listing.sweep and isinstance(source, IdListingSource):
+            first = source.page_ids()
+            second = source.page_ids() if candidates - first else None  # a page is gone only when both miss it
+            candidates -= confirmed_gone(candidates, first, second)
         for pid in sorted(candidates):
-            entries[pid] = carried(pid)
+            entries[pid] = previous.entry(pid)
     if prev is not None:
         before = set(prev.pages)
     summary.pages_deleted = len(before - set(entries))
-    summary.pages_changed = len(changed)
+    summary.pages_changed = len(plan.ids(PageAction.CHANGED))
     if not entries:  # a wrong space key, an empty or junk-only export: never publish an empty index over a good one
         raise EmptySource(
             f"the source has no pages to index ({summary.pages_seen} listed, {summary.pages_skipped} skipped); "
@@ -301,46 +262,84 @@ def run_ingest(
     vectors = _embed_missing(embedder, kept_chunks, kept_vectors, options, progress, summary)
     summary.chunks_total = len(kept_chunks)
     summary.chunks_reused = summary.chunks_total - sum(1 for v in kept_vectors if v is None)
-    report = getattr(source, "report", None)
-    if report is not None:
-        summary.source_warnings = len(report.warnings)
-        summary.warnings[:0] = report.warnings
-    if hasattr(source, "calls"):
+    summary.source_warnings = len(source.report.warnings)
+    summary.warnings[:0] = source.report.warnings
+    if isinstance(source, MeteredSource):
         summary.source_calls = int(source.calls)
 
     state = IngestState()
     if incremental:
-        swept = summary.deletion_sweep
-        last_sweep = format_when(started_at) if swept else (prev_state.last_sweep if prev_state else None)
-        state = IngestState(source_key, watermark, last_sweep)
-    state_changed = incremental and state != prev_state
-    retyped = prev is not None and prev.index_type != options.index_type
-    unchanged = not changed and not refreshed and summary.pages_deleted == 0
-    if prev is not None and unchanged and not state_changed and not retyped:
+        last_sweep = prev_state.last_sweep if prev_state else None
+        if summary.deletion_sweep:
+            last_sweep = format_when(started_at)
+        state = IngestState(source_key, plan.watermark, last_sweep)
+    unchanged = nothing_changed(
+        plan,
+        deleted=summary.pages_deleted,
+        state_changed=incremental and state != prev_state,
+        retyped=prev is not None and prev.index_type != options.index_type,
+    )
+    if prev is not None and unchanged:
         summary.index_version = prev.version
         summary.duration_s = clock() - started
         return summary
 
-    order = sorted(range(len(kept_chunks)), key=lambda i: (kept_chunks[i].page_id, kept_chunks[i].ordinal))
-    chunks = [kept_chunks[i] for i in order]
-    matrix = vectors[order] if len(order) else np.zeros((0, embedder.dimension), dtype=np.float32)
-    bundle = IndexBundle(
-        embedder_id=embedder.embedder_id,
-        dimension=embedder.dimension,
-        chunks=chunks,
-        pages={pid: entries[pid].page for pid in sorted(entries)},
-        index=build_faiss_index(matrix, embedder.dimension, options.index_type),
-        lexical=LexicalIndex.build([c.embed_text for c in chunks]),
-        embeddings=matrix,
-        version=new_version_id(),
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        index_type=options.index_type,
-        extra=state.to_extra() if incremental else {},
-    )
+    bundle = _assemble(embedder, kept_chunks, vectors, entries, options, state.to_extra() if incremental else {})
     summary.index_version = store.publish(bundle)
     summary.published = True
     summary.duration_s = clock() - started
     return summary
+
+
+class _Previous:
+    """The previous index as the run uses it: its rows by page and its embeddings by content hash."""
+
+    def __init__(self, bundle: IndexBundle | None) -> None:
+        self.bundle = bundle
+        self.rows: dict[str, list[int]] = {}
+        self.cache: dict[str, np.ndarray] = {}
+        if bundle is not None:
+            assert bundle.embeddings is not None
+            for row, chunk in enumerate(bundle.chunks):
+                self.rows.setdefault(chunk.page_id, []).append(row)
+                self.cache[chunk.content_hash] = bundle.embeddings[row]
+
+    def entry(self, page_id: str, page: StoredPage | None = None) -> _Entry:
+        """The page carried over as it was indexed (with `page` as its new record, when given)."""
+        assert self.bundle is not None and self.bundle.embeddings is not None
+        rows = self.rows.get(page_id, [])
+        return _Entry(
+            page or self.bundle.pages[page_id],
+            [self.bundle.chunks[r] for r in rows],
+            [self.bundle.embeddings[r] for r in rows],
+        )
+
+
+def _assemble(
+    embedder: Embedder,
+    chunks: Sequence[Chunk],
+    vectors: np.ndarray,
+    entries: dict[str, _Entry],
+    options: IngestOptions,
+    extra: dict[str, Any],
+) -> IndexBundle:
+    """The new index in memory (pure): chunks in page and position order, aligned with their vectors."""
+    order = sorted(range(len(chunks)), key=lambda i: (chunks[i].page_id, chunks[i].ordinal))
+    ordered = [chunks[i] for i in order]
+    matrix = vectors[order] if len(order) else np.zeros((0, embedder.dimension), dtype=np.float32)
+    return IndexBundle(
+        embedder_id=embedder.embedder_id,
+        dimension=embedder.dimension,
+        chunks=ordered,
+        pages={pid: entries[pid].page for pid in sorted(entries)},
+        index=build_faiss_index(matrix, embedder.dimension, options.index_type),
+        lexical=LexicalIndex.build([c.embed_text for c in ordered]),
+        embeddings=matrix,
+        version=new_version_id(),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        index_type=options.index_type,
+        extra=extra,
+    )
 
 
 def _embed_missing(
@@ -358,8 +357,9 @@ def _embed_missing(
             todo[chunk.content_hash] = chunk.embed_text
     hashes = list(todo)
     fresh: dict[str, np.ndarray] = {}
-    batch_size = int(getattr(embedder, "batch_size", 0) or options.batch_size)
-    stats = getattr(embedder, "stats", None)
+    metered = isinstance(embedder, ServiceEmbedder)
+    batch_size = embedder.batch_size if metered and embedder.batch_size > 0 else options.batch_size
+    stats = embedder.stats if metered else None
     before = stats.snapshot() if stats is not None else None
     batches = [hashes[i : i + batch_size] for i in range(0, len(hashes), batch_size)]
     try:

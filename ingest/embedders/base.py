@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -17,6 +17,27 @@ class Embedder(Protocol):
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def embed_query(self, text: str) -> np.ndarray: ...
+
+
+class EmbedUsage(Protocol):
+    """Counters of an embedder that calls a service, at one moment."""
+
+    calls: int
+    input_tokens: int
+    retries: int
+    throttles: int
+
+
+class EmbedCounter(Protocol):
+    def snapshot(self) -> EmbedUsage: ...
+
+
+@runtime_checkable
+class ServiceEmbedder(Embedder, Protocol):
+    """An embedder that calls a service: it takes `batch_size` texts at a time and counts its calls in `stats`."""
+
+    batch_size: int
+    stats: EmbedCounter
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:

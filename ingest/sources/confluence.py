@@ -91,9 +91,8 @@ def page_from_result(obj: Mapping[str, Any], base_url: str = "") -> Page | None:
 
 
 class ConfluenceSource:
-    """Pages of some spaces of one Confluence site. `incremental`: the pipeline passes a watermark as `since`."""
-
-    incremental = True
+    """Pages of some spaces of one Confluence site: an `IncrementalSource` (the pipeline passes a watermark as
+    `since`) that counts its HTTP calls."""
 
     def __init__(
         self,
