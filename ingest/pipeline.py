@@ -52,6 +52,17 @@ CONTRACT_FIELDS = (
     "chunks_reused",
     "index_version",
 )
+_EXTRA_FIELDS = (
+    "pages_skipped",
+    "pages_restricted",
+    "pages_empty",
+    "parse_warnings",
+    "source_warnings",
+    "published",
+    "listing",
+    "deletion_sweep",
+)
+_METERED_FIELDS = ("embed_calls", "embed_input_tokens", "embed_retries", "embed_throttles", "source_calls")
 
 
 @dataclass
@@ -81,21 +92,9 @@ class IngestSummary:
 
     def to_json(self) -> dict[str, Any]:
         """The contract fields first, then compatible extras."""
-        out: dict[str, Any] = {name: getattr(self, name) for name in CONTRACT_FIELDS}
-        out.update(
-            pages_skipped=self.pages_skipped,
-            pages_restricted=self.pages_restricted,
-            pages_empty=self.pages_empty,
-            parse_warnings=self.parse_warnings,
-            source_warnings=self.source_warnings,
-            published=self.published,
-            listing=self.listing,
-            deletion_sweep=self.deletion_sweep,
-            duration_s=round(self.duration_s, 3),
-        )
-        for name in ("embed_calls", "embed_input_tokens", "embed_retries", "embed_throttles", "source_calls"):
-            if getattr(self, name) is not None:
-                out[name] = getattr(self, name)
+        out: dict[str, Any] = {name: getattr(self, name) for name in (*CONTRACT_FIELDS, *_EXTRA_FIELDS)}
+        out["duration_s"] = round(self.duration_s, 3)
+        out.update((name, getattr(self, name)) for name in _METERED_FIELDS if getattr(self, name) is not None)
         return out
 
 

@@ -5,7 +5,7 @@ previous index carry over, and whether anything changed at all. `ingest.pipeline
 from __future__ import annotations
 
 from collections.abc import Collection, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 from index_store.format import StoredPage
@@ -21,15 +21,8 @@ class PageAction(StrEnum):
 
 
 def stored_page(page: Page) -> StoredPage:
-    return StoredPage(
-        page_id=page.page_id,
-        title=page.title,
-        url=page.url,
-        version=page.version,
-        content_hash=page.content_hash,
-        space_key=page.space_key,
-        labels=page.labels,
-    )
+    """The page's record in the index: the fields of `StoredPage`, read off the page."""
+    return StoredPage(**{f.name: getattr(page, f.name) for f in fields(StoredPage)})
 
 
 def in_scope(page: Page, *, exclude_labels: Collection[str], skip_restricted: bool) -> bool:
