@@ -178,3 +178,8 @@ def request_tokens(request: Mapping[str, Any]) -> int:
     if "toolConfig" in request:
         text += json.dumps(request["toolConfig"], separators=(",", ":"))
     return estimate_tokens(text)
+
+
+def sources_tokens(sources: Sequence[Source]) -> int:
+    """Estimated tokens of the sources as the prompt renders them (headers included)."""
+    return estimate_tokens(render_sources(sources))

@@ -84,10 +84,3 @@ def _source(number: int, page: PageHit, text: str) -> Source:
         text=text,
         score=page.score,
     )
-
-
-def sources_tokens(sources: Sequence[Source]) -> int:
-    """Estimated tokens of the sources as the prompt renders them (headers included)."""
-    from assistant.prompt import render_sources
-
-    return estimate_tokens(render_sources(sources))

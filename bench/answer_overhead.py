@@ -31,9 +31,9 @@ import numpy as np
 
 from assistant.answerers.bedrock import BedrockAnswerer
 from assistant.confidence import ConfidenceGate
-from assistant.prompt import request_tokens
+from assistant.prompt import request_tokens, sources_tokens
 from assistant.retrieval import HybridRetriever
-from assistant.sources import build_sources, sources_tokens
+from assistant.sources import build_sources
 from index_store.format import Chunk, IndexBundle, build_faiss_index
 from index_store.lexical import LexicalIndex
 from index_store.local import LocalIndexStore

@@ -8,9 +8,9 @@ from support import HashEmbedder, page_object, write_export
 from assistant.confidence import DEFAULT_THRESHOLD, ConfidenceGate
 from assistant.followup import local_rewrite
 from assistant.model import Turn
-from assistant.prompt import render_sources
+from assistant.prompt import render_sources, sources_tokens
 from assistant.retrieval import ChunkHit, HybridRetriever, PageHit, RetrievalResult, rrf
-from assistant.sources import GAP, build_sources, estimate_tokens, sources_tokens
+from assistant.sources import GAP, build_sources, estimate_tokens
 from helpdesk.settings import Settings
 from index_store.format import Chunk
 from index_store.lexical import LexicalIndex
