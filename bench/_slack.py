@@ -62,9 +62,9 @@ def mixed_events(n: int, response_url: str = "") -> list[dict]:
 @contextlib.contextmanager
 def quiet_logging():
     """Route the JSON log lines to /dev/null while still formatting them (their cost is part of the ack)."""
-    from helpdesk.slack_runtime import configure_logging
-
     devnull = open(os.devnull, "w")  # noqa: SIM115  # kept open: the log handler writes to it for the process's life
     with contextlib.redirect_stdout(devnull):
+        from helpdesk.slack_runtime import configure_logging  # the logger is built, on stdout, at this import
+
         configure_logging()
     yield

@@ -51,6 +51,8 @@ class Lam:
 class Ctx:
     function_name = "f"
     invoked_function_arn = "arn:aws:lambda:us-east-1:1:function:f"
+    aws_request_id = "req-1"
+    memory_limit_in_mb = 512
 
 event = json_event(event_body("app_mention.json"))
 t2 = time.perf_counter()

@@ -46,6 +46,19 @@ class _StdoutHandler(logging.StreamHandler):
 
 
 @functools.cache
+def lambda_metrics() -> Any:
+    """The one Powertools Metrics of the scheduled functions, built once per process: namespace and `service`
+    dimension from POWERTOOLS_METRICS_NAMESPACE and POWERTOOLS_SERVICE_NAME when set, else `ITHelpdesk` and
+    `it-helpdesk`. The entry point that adds metrics wears `@metrics.log_metrics`, which flushes them."""
+    from aws_lambda_powertools import Metrics
+
+    return Metrics(
+        namespace=None if os.environ.get("POWERTOOLS_METRICS_NAMESPACE") else DEFAULT_NAMESPACE,
+        service=None if os.environ.get("POWERTOOLS_SERVICE_NAME") else DEFAULT_SERVICE,
+    )
+
+
+@functools.cache
 def lambda_logger() -> Any:
     """The one Powertools JSON logger of the scheduled functions (ingest, email sweep), built once per process so
     every caller shares its handler and formatter. Level: POWERTOOLS_LOG_LEVEL, default INFO; the service name is

@@ -21,12 +21,15 @@ from typing import Any
 from assistant.mail.base import Mailer
 from assistant.tickets.base import OutboxStore
 from assistant.tickets.sweep import run_sweep
-
-# Powertools reads POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE (the CDK app sets "it-helpdesk" and
-# "ITHelpdesk"); these defaults apply only where they are not set (local runs, tests).
-from core.metrics import DEFAULT_NAMESPACE, DEFAULT_SERVICE, lambda_logger
+from core.metrics import lambda_logger, lambda_metrics
 from helpdesk.settings import Settings, SettingsError
 from ingest.job import ALARM, confluence_credentials
+
+# The scheduled functions' one Powertools logger and metrics (POWERTOOLS_SERVICE_NAME and
+# POWERTOOLS_METRICS_NAMESPACE, which the CDK app sets to "it-helpdesk" and "ITHelpdesk"; those are also the
+# defaults where they are not set: local runs, tests). This module is imported by the first invocation.
+logger = lambda_logger()
+metrics = lambda_metrics()
 
 
 def lambda_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -41,15 +44,11 @@ def lambda_settings(env: Mapping[str, str] | None = None) -> Settings:
     return settings
 
 
-def _emit_metrics(summary: Mapping[str, Any] | None, duration: float, failed: bool, throttles: int = 0) -> None:
-    """EMF on stdout. The default `service` dimension only, so `BedrockThrottles` matches the CDK app's alarm."""
-    from aws_lambda_powertools import Metrics
+def _add_metrics(summary: Mapping[str, Any] | None, duration: float, failed: bool, throttles: int = 0) -> None:
+    """The run's EMF metrics, flushed by `@metrics.log_metrics` on the entry point. The default `service`
+    dimension only, so `BedrockThrottles` matches the CDK app's alarm."""
     from aws_lambda_powertools.metrics import MetricUnit
 
-    metrics = Metrics(
-        namespace=None if os.environ.get("POWERTOOLS_METRICS_NAMESPACE") else DEFAULT_NAMESPACE,
-        service=None if os.environ.get("POWERTOOLS_SERVICE_NAME") else DEFAULT_SERVICE,
-    )
     s = summary or {}
     metrics.add_metric(name="PagesChanged", unit=MetricUnit.Count, value=s.get("pages_changed", 0))
     metrics.add_metric(name="PagesDeleted", unit=MetricUnit.Count, value=s.get("pages_deleted", 0))
@@ -58,7 +57,6 @@ def _emit_metrics(summary: Mapping[str, Any] | None, duration: float, failed: bo
     metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1 if failed else 0)
     if throttles:
         metrics.add_metric(name="BedrockThrottles", unit=MetricUnit.Count, value=throttles)
-    metrics.flush_metrics()
 
 
 def _throttles(embedder: Any) -> int:
@@ -74,14 +72,14 @@ def run_scheduled(
     embedder: Any | None = None,
     store: Any | None = None,
 ) -> dict[str, Any]:
-    """One scheduled run; the parts can be injected (tests), the rest comes from the factory."""
+    """One scheduled run; the parts can be injected (tests), the rest comes from the factory. Its metrics are
+    added to `metrics`, which the entry point flushes."""
     from helpdesk.factory import build_embedder, build_index_store, build_source
     from ingest.pipeline import IngestOptions, run_ingest
 
     event = event if isinstance(event, Mapping) else {}
     rebuild, full = bool(event.get("rebuild")), bool(event.get("full"))
     started = time.monotonic()
-    log = lambda_logger()
     summary: dict[str, Any] | None = None
     try:
         store = store or build_index_store(settings)
@@ -93,7 +91,7 @@ def run_scheduled(
         result = run_ingest(source, embedder, store, options)
     except Exception as exc:
         duration = time.monotonic() - started
-        log.error(
+        logger.error(
             "ingest failed; nothing was published and the last good index keeps serving",
             extra={
                 "alarm": ALARM,
@@ -104,14 +102,14 @@ def run_scheduled(
                 "duration_s": round(duration, 3),
             },
         )
-        _emit_metrics(None, duration, failed=True, throttles=_throttles(embedder))
+        _add_metrics(None, duration, failed=True, throttles=_throttles(embedder))
         raise
     summary = result.to_json()
     summary["mode"] = _mode(full, rebuild)
     summary["warnings"] = result.warnings[:20]
     summary["warnings_total"] = len(result.warnings)
-    log.info("ingest summary", extra=summary)
-    _emit_metrics(summary, time.monotonic() - started, failed=False, throttles=summary.get("embed_throttles") or 0)
+    logger.info("ingest summary", extra=summary)
+    _add_metrics(summary, time.monotonic() - started, failed=False, throttles=summary.get("embed_throttles") or 0)
     return {key: value for key, value in summary.items() if key != "warnings"}
 
 
@@ -128,19 +126,18 @@ def _serving_version(store: Any) -> str | None:
         return None
 
 
+@metrics.log_metrics
+@logger.inject_lambda_context
 def handle_scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    log = lambda_logger()
-    request_id = getattr(context, "aws_request_id", "")
-    if request_id:
-        log.append_keys(request_id=request_id)
+    logger.append_keys(request_id=context.aws_request_id)
     try:
         settings = lambda_settings()
     except Exception as exc:
-        log.error(
+        logger.error(
             "ingest failed: configuration",
             extra={"alarm": ALARM, "error_type": exc.__class__.__name__, "error": str(exc)[:1000]},
         )
-        _emit_metrics(None, 0.0, failed=True)
+        _add_metrics(None, 0.0, failed=True)
         raise
     return run_scheduled(event, settings)
 
@@ -158,6 +155,7 @@ def _dependencies() -> tuple[Any, OutboxStore, Mailer]:
     return _deps  # type: ignore[return-value]
 
 
+@logger.inject_lambda_context
 def handle_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The scheduled Lambda: one sweep, one JSON summary line in the log, the summary as the result."""
     settings, store, mailer = _dependencies()
@@ -168,5 +166,5 @@ def handle_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
         it_queue=settings.mail.it_queue_email,
         notify_requester=settings.tickets.notify_requester,
     )
-    lambda_logger().info("ticket email sweep", extra={"event": "ticket_email_sweep", **summary})
+    logger.info("ticket email sweep", extra={"event": "ticket_email_sweep", **summary})
     return summary

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from typing import Any
 
 from core.errors import HelpdeskError
 from helpdesk.settings import Settings
-from helpdesk.slack_runtime import SlackRuntime, build_runtime, configure_logging
+from helpdesk.slack_runtime import SlackRuntime, build_runtime, logger
 
 _lock = threading.Lock()
 _runtime: SlackRuntime | None = None
-log = logging.getLogger("helpdesk.slack")
 
 
 def get_runtime() -> SlackRuntime:
@@ -32,12 +30,12 @@ def set_runtime(runtime: SlackRuntime | None) -> None:
         _runtime = runtime
 
 
+@logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         runtime = get_runtime()
     except HelpdeskError as exc:  # misconfiguration: say what, never a secret value
-        configure_logging()
-        log.error("slack app unavailable", extra={"error": str(exc)})
+        logger.error("slack app unavailable", extra={"error": str(exc)})
         return {
             "statusCode": 500,
             "headers": {"content-type": "application/json"},

@@ -7,14 +7,14 @@ ticket desk are built lazily by the worker the first time it needs them.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from slack_bolt import App
-from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner  # imports boto3: at init
 from slack_bolt.lazy_listener import LazyListenerRunner
 
 from assistant.slack.app import build_app
@@ -26,21 +26,18 @@ from assistant.slack.store import EventLedger, FeedbackStore
 from helpdesk.settings import Settings
 
 SERVICE = "helpdesk.slack"
-_logging_lock = threading.Lock()
-_logger: Any = None
+
+# The Slack service's one Powertools JSON logger: the "helpdesk.slack" logger tree every Slack module logs to
+# (level: POWERTOOLS_LOG_LEVEL or LOG_LEVEL, default INFO). Bolt's own logger is kept at WARNING: it would log
+# request bodies at INFO.
+logger = Logger(service=SERVICE)
+logging.getLogger(f"{SERVICE}.bolt").setLevel(logging.WARNING)
 
 
-def configure_logging() -> Any:
-    """Powertools JSON logging for the "helpdesk.slack" logger tree, once per process (level: POWERTOOLS_LOG_LEVEL
-    or LOG_LEVEL, default INFO). Bolt's own logger is kept at WARNING: it would log request bodies at INFO."""
-    global _logger
-    with _logging_lock:
-        if _logger is None:
-            from aws_lambda_powertools import Logger
-
-            _logger = Logger(service=SERVICE)
-            logging.getLogger(f"{SERVICE}.bolt").setLevel(logging.WARNING)
-        return _logger
+def configure_logging() -> Logger:
+    """The Slack service's logger (built when this module is imported); kept for the entry points and benchmarks
+    that ask for it."""
+    return logger
 
 
 def build_store(settings: Settings, clock: Callable[[], float] = time.time) -> Any:
@@ -64,21 +61,12 @@ def default_assistant(settings: Settings) -> Callable[[], Any]:
 
 
 def default_desk(settings: Settings) -> Callable[[], TicketDesk]:
-    """Tickets and email without the index: `Assistant.open_ticket` uses only the ticket store and the mailer."""
+    """Tickets and email without the index."""
 
     def build() -> TicketDesk:
-        from assistant.service import Assistant
-        from helpdesk.factory import build_mailer, build_ticket_store
+        from helpdesk.factory import build_ticket_desk
 
-        return Assistant(
-            None,  # type: ignore[arg-type]  # retriever, answerer and gate are unused by open_ticket
-            None,  # type: ignore[arg-type]
-            None,  # type: ignore[arg-type]
-            build_ticket_store(settings),
-            build_mailer(settings),
-            it_queue_email=settings.mail.it_queue_email,
-            sender_email=settings.mail.sender_email,
-        )
+        return build_ticket_desk(settings, notify_requester=True)  # HELPDESK_NOTIFY_REQUESTER is not read here
 
     return build
 
@@ -94,20 +82,6 @@ class SlackRuntime:
         return self.gateway.handle(event, context)
 
 
-def lambda_lazy_runner(logger: Any, lambda_client: Any, worker_function: str = "") -> LazyListenerRunner:
-    """Bolt's Lambda runner: re-invokes this function asynchronously with the signed request, or, when
-    HELPDESK_SLACK_WORKER_FUNCTION names a worker Lambda (`handler.worker_handler`), invokes that one instead."""
-    from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
-
-    class Runner(LambdaLazyListenerRunner):
-        def start(self, function: Callable[..., None], request: Any) -> None:
-            if worker_function:
-                request.context["aws_lambda_invoked_function_arn"] = worker_function
-            super().start(function, request)
-
-    return Runner(logger, lambda_client=lambda_client)
-
-
 def build_runtime(
     settings: Settings,
     *,
@@ -120,8 +94,8 @@ def build_runtime(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SlackRuntime:
-    """`lazy_runner=None` means AWS: lazy listeners re-invoke this Lambda asynchronously (`lambda_client`)."""
-    configure_logging()
+    """`lazy_runner=None` means AWS: lazy listeners re-invoke this Lambda asynchronously (`lambda_client`), or the
+    worker Lambda HELPDESK_SLACK_WORKER_FUNCTION names (`handler.worker_handler`)."""
     creds = credentials or load_credentials(settings.slack)
     state = store if store is not None else build_store(settings, clock)
     ledger: EventLedger = state
@@ -142,18 +116,12 @@ def build_runtime(
         sleep=sleep,
         clock=clock,
     )
-    app = build_app(
-        bot, signing_secret=creds.signing_secret, bot_token=creds.bot_token, api_url=settings.slack.api_url, clock=clock
-    )
-    handler = SlackRequestHandler(app)  # installs Bolt's LambdaLazyListenerRunner
-    if lazy_runner is not None:
-        app.listener_runner.lazy_listener_runner = lazy_runner
-    else:
+    if lazy_runner is None:
         import boto3
 
-        # created now, in the init phase, rather than inside the first ack
-        client = lambda_client or boto3.client("lambda")
-        app.listener_runner.lazy_listener_runner = lambda_lazy_runner(
-            app.logger, client, settings.slack.worker_function
-        )
-    return SlackRuntime(settings, app, bot, SlackGateway(handler, creds.signing_secret, clock=clock))
+        # the client is created now, in the init phase, rather than inside the first ack
+        bolt_logger = logging.getLogger(f"{SERVICE}.bolt")
+        lazy_runner = LambdaLazyListenerRunner(bolt_logger, lambda_client=lambda_client or boto3.client("lambda"))
+    app = build_app(bot, bot_token=creds.bot_token, api_url=settings.slack.api_url, lazy_runner=lazy_runner)
+    gateway = SlackGateway(app, creds.signing_secret, clock=clock, invoke_target=settings.slack.worker_function)
+    return SlackRuntime(settings, app, bot, gateway)

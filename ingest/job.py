@@ -1,17 +1,22 @@
 """What the scheduled re-index needs from the ingest side: the Confluence credentials from a Secrets Manager
-secret (`{"user": ..., "token": ...}`, read once per cold start) and the name of the failure alarm. The function
-itself is wired in `helpdesk.scheduled`."""
+secret (`{"user": ..., "token": ...}`, read through Powertools Parameters and cached for `SECRET_MAX_AGE`: once
+per cold start) and the name of the failure alarm. The function itself is wired in `helpdesk.scheduled`."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
+from core.aws import error_code
 from ingest.exceptions import SourceError
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
 ALARM = "helpdesk-ingest-failed"
-_SECRETS: dict[str, tuple[str, str]] = {}  # secret ARN -> (user, token), once per cold start
+SECRET_MAX_AGE = 24 * 3600  # seconds; longer than an execution environment usually lives: once per cold start
 
 
 def parse_secret(text: str, arn: str) -> tuple[str, str]:
@@ -28,22 +33,25 @@ def parse_secret(text: str, arn: str) -> tuple[str, str]:
     return user.strip(), doc["token"].strip()
 
 
-def confluence_credentials(arn: str, client: Any | None = None) -> tuple[str, str]:
-    if arn not in _SECRETS:
-        from botocore.exceptions import BotoCoreError, ClientError
+@functools.cache
+def secrets_provider() -> SecretsProvider:
+    """The process's one SecretsProvider (and its cache), made on first use."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-        if client is None:
-            import boto3
+    return SecretsProvider()
 
-            client = boto3.client("secretsmanager")
-        try:
-            text = client.get_secret_value(SecretId=arn)["SecretString"]
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
+
+def confluence_credentials(arn: str, provider: SecretsProvider | None = None) -> tuple[str, str]:
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    try:
+        text = (provider or secrets_provider()).get(arn, max_age=SECRET_MAX_AGE)
+    except GetParameterError as exc:
+        cause = exc.__cause__ or exc.__context__
+        code = error_code(cause) if cause is not None else ""
+        if code:
             raise SourceError(
                 f"cannot read the Confluence secret {arn} ({code}): the role needs secretsmanager:GetSecretValue"
             ) from exc
-        except (BotoCoreError, KeyError) as exc:
-            raise SourceError(f"cannot read the Confluence secret {arn}: {exc}") from exc
-        _SECRETS[arn] = parse_secret(text, arn)
-    return _SECRETS[arn]
+        raise SourceError(f"cannot read the Confluence secret {arn}: {cause or exc}") from exc
+    return parse_secret(text, arn)

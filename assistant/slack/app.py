@@ -1,29 +1,24 @@
-"""The Bolt app: verification, authorisation without a network call, ack functions and lazy listeners.
+"""The Bolt app: authorisation without a network call, ack functions and lazy listeners.
 
 Every listener acks at once (`process_before_response=True`, so the ack is the HTTP response) and hands the work
-to a lazy function: on Lambda Bolt re-invokes the same function asynchronously with the signed request; locally
-(serve, Socket Mode, tests) a thread runs it. Matchers are pure, so events the bot will not answer (other bots,
-edits, channels it is off in, top-level chatter) are acked without starting any work.
+to a lazy function: on Lambda Bolt's LambdaLazyListenerRunner re-invokes the function asynchronously with the
+signed request; locally (serve, Socket Mode, tests) Bolt's thread runner runs it. Matchers are pure, so events the
+bot will not answer (other bots, edits, channels it is off in, top-level chatter) are acked without starting any
+work. HTTP requests reach the app through `assistant.slack.gateway`, which verifies the signature and parses the
+body (Bolt's own verification is off); Socket Mode requests are not signed.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
-import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl
 
-import slack_bolt.request.request as _bolt_request
-from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.lazy_listener import LazyListenerRunner
-from slack_bolt.middleware.request_verification import RequestVerification
-from slack_bolt.request.internals import parse_body as _bolt_parse_body
 from slack_sdk import WebClient
-from slack_sdk.signature import Clock, SignatureVerifier
 
 from assistant import messages
 from assistant.slack import blocks as bk
@@ -35,75 +30,12 @@ COMMAND = "/helpdesk"
 log = logging.getLogger("helpdesk.slack")
 
 
-def parse_body(body: str, content_type: str | None) -> dict[str, Any]:
-    """Bolt's body parser, except that a form body is only treated as interactivity when it *has* a `payload`
-    field: Bolt looks for the substring "payload" anywhere, so `/helpdesk what is the payload limit?` parsed as
-    an empty body and the command was dropped."""
-    if body and not body.startswith("{") and content_type != "application/json":
-        params = dict(parse_qsl(body, keep_blank_values=True))
-        if "payload" not in params:
-            return params
-    return _bolt_parse_body(body, content_type)
-
-
-_bolt_request.parse_body = parse_body  # BoltRequest (and its lazy copies) parse with the fixed version
-
-
-class _FunctionClock(Clock):
-    def __init__(self, now: Callable[[], float]) -> None:
-        self._now = now
-
-    def now(self) -> float:
-        return self._now()
-
-
-SIGNATURE_MAX_AGE = 5 * 60  # Slack's replay window
-REINVOKE_MAX_AGE = 6 * 3600  # Lambda keeps an asynchronous self-invocation for up to six hours
-
-
-def signature_ok(
-    verifier: SignatureVerifier, body: str, timestamp: str, signature: str, *, now: float, max_age: float
-) -> bool:
-    """HMAC-SHA256 over `v0:{timestamp}:{body}`, compared in constant time, with the timestamp within `max_age`."""
-    if not timestamp.isdigit() or not signature or abs(now - int(timestamp)) > max_age:
-        return False
-    expected = verifier.generate_signature(timestamp=timestamp, body=body)
-    return expected is not None and hmac.compare_digest(expected, signature)
-
-
-def is_reinvocation(event: Any) -> bool:
-    """Bolt's asynchronous self-invocation on Lambda: a top-level "method": "NONE", which API Gateway never sends
-    (so only a principal allowed to invoke the function can), carrying the original signed request."""
-    return isinstance(event, dict) and event.get("method") == "NONE"
-
-
-class VerifyRequest(RequestVerification):
-    """Bolt's signature check (HMAC-SHA256 over v0:timestamp:body) with an injectable clock, a 5-minute window
-    (6 hours for Bolt's own re-invocation of this Lambda, whose queue may hold it that long), never logging the
-    body of a rejected request; it also notes the bot's user id from the event's `authorizations`."""
-
-    def __init__(self, signing_secret: str, clock: Callable[[], float] = time.time) -> None:
-        super().__init__(signing_secret)
-        self._verifier = SignatureVerifier(signing_secret, clock=_FunctionClock(clock))
-        self._clock = clock
-
-    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
-        req.context["helpdesk_bot_user_id"] = bot_user_id_of(req.body)
-        if self._can_skip(req.mode, req.body):  # Socket Mode: not signed, the connection is authenticated
-            return next()
-        reinvoked = req.lazy_only and is_reinvocation(req.context.get("lambda_request"))
-        ok = signature_ok(
-            self._verifier,
-            req.raw_body,
-            req.headers.get("x-slack-request-timestamp", [""])[0],
-            req.headers.get("x-slack-signature", [""])[0],
-            now=self._clock(),
-            max_age=REINVOKE_MAX_AGE if reinvoked else SIGNATURE_MAX_AGE,
-        )
-        if ok:
-            return next()
-        log.debug("invalid Slack signature")
-        return self._build_error_response()
+def note_bot_user_id(context: BoltContext, body: dict, next: Callable[[], BoltResponse]) -> BoltResponse:
+    """Before authorisation: the bot's user id from the event's `authorizations` (the gateway notes it for HTTP
+    requests already; Socket Mode requests come here without it)."""
+    if context.get("helpdesk_bot_user_id") is None:
+        context["helpdesk_bot_user_id"] = bot_user_id_of(body)
+    return next()
 
 
 def make_authorize(bot_token: str) -> Callable[..., AuthorizeResult]:
@@ -124,14 +56,13 @@ def make_authorize(bot_token: str) -> Callable[..., AuthorizeResult]:
 def build_app(
     bot: HelpdeskBot,
     *,
-    signing_secret: str,
     bot_token: str,
     api_url: str = "",
-    clock: Callable[[], float] = time.time,
     lazy_runner: LazyListenerRunner | None = None,
     logger: logging.Logger | None = None,
 ) -> App:
-    """The app, constructed without any network call."""
+    """The app, constructed without any network call. `lazy_runner` runs the lazy listeners (Bolt's
+    LambdaLazyListenerRunner on AWS, `assistant.slack.lazy.ThreadedLazyRunner` locally)."""
     base_url = (api_url.rstrip("/") + "/") if api_url else WebClient.BASE_URL
     client = WebClient(base_url=base_url, timeout=10)
     bolt_logger = logger or logging.getLogger("helpdesk.slack.bolt")
@@ -140,18 +71,17 @@ def build_app(
     app = App(
         name="helpdesk",
         client=client,
-        signing_secret=signing_secret,
         authorize=make_authorize(bot_token),
         token_verification_enabled=False,  # no auth.test at construction (and `authorize` above: none later)
-        request_verification_enabled=False,  # replaced by VerifyRequest, which runs first (before authorize)
-        before_authorize=VerifyRequest(signing_secret, clock),
+        request_verification_enabled=False,  # the gateway verifies every HTTP request, once, before Bolt sees it
+        before_authorize=note_bot_user_id,
         ignoring_self_events_enabled=False,  # the matchers ignore every bot, ours included, without auth.test
         process_before_response=True,
         logger=bolt_logger,
     )
     bolt_logger.setLevel(level)
     if lazy_runner is not None:
-        app.listener_runner.lazy_listener_runner = lazy_runner
+        app.listener_runner.lazy_listener_runner = lazy_runner  # as Bolt's own adapters install theirs
     register(app, bot)
     return app
 

@@ -1,15 +1,17 @@
-"""API Gateway (REST proxy and HTTP API v2) in front of Bolt's Lambda adapter.
+"""API Gateway (REST proxy and HTTP API v2) in front of the Bolt app.
 
 Before Bolt sees a request we check, in this order, and answer with a specific status: the route (404) and method
-(405), the size (413, over 1 MB), the signature (401, nothing processed), and that the body is the JSON or form
-Slack sends (400). Then Bolt verifies again, dispatches, and its ack is the response. One info log line per
-request: kind, status, duration, retry number; never the text or a token.
+(405), the size (413, over 1 MB), the signature (401, nothing processed; the one verification: Bolt's own is off),
+and that the body is the JSON or form Slack sends (400). The body is parsed once, here, and handed to Bolt already
+parsed; Bolt dispatches and its ack is the response. One info log line per request: kind, status, duration, retry
+number; never the text or a token.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 import logging
 import time
@@ -18,13 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+from slack_bolt import App, BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from assistant.slack.app import REINVOKE_MAX_AGE, SIGNATURE_MAX_AGE, _FunctionClock, is_reinvocation, signature_ok
+from assistant.slack.events import bot_user_id_of
 
 MAX_BODY_BYTES = 1024 * 1024
 PATH = "/slack/events"
+SIGNATURE_MAX_AGE = 5 * 60  # Slack's replay window
+REINVOKE_MAX_AGE = 6 * 3600  # Lambda keeps an asynchronous self-invocation for up to six hours
 log = logging.getLogger("helpdesk.slack")
 
 
@@ -33,6 +37,22 @@ class BadRequest(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+def is_reinvocation(event: Any) -> bool:
+    """Bolt's asynchronous self-invocation on Lambda: a top-level "method": "NONE", which API Gateway never sends
+    (so only a principal allowed to invoke the function can), carrying the original signed request."""
+    return isinstance(event, Mapping) and event.get("method") == "NONE"
+
+
+def signature_ok(
+    verifier: SignatureVerifier, body: str, timestamp: str, signature: str, *, now: float, max_age: float
+) -> bool:
+    """HMAC-SHA256 over `v0:{timestamp}:{body}`, compared in constant time, with the timestamp within `max_age`."""
+    if not timestamp.isdigit() or not signature or abs(now - int(timestamp)) > max_age:
+        return False
+    expected = verifier.generate_signature(timestamp=timestamp, body=body)
+    return expected is not None and hmac.compare_digest(expected, signature)
 
 
 def _headers(event: Mapping[str, Any]) -> dict[str, str]:
@@ -110,22 +130,25 @@ def request_kind(payload: Mapping[str, Any]) -> str:
 
 @dataclass
 class _LocalContext:
-    """What Bolt's adapter reads from a Lambda context, for callers without one (local server, tests)."""
+    """What the Lambda lazy runner needs from a Lambda context, for callers without one (local server, tests)."""
 
     function_name: str = "helpdesk-local"
     invoked_function_arn: str = "arn:aws:lambda:local:000000000000:function:helpdesk-local"
 
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
 
 class SlackGateway:
+    """Checks, parses and dispatches one API Gateway event to the Bolt `app`.
+
+    `invoke_target` (a function name or ARN) is where Bolt's LambdaLazyListenerRunner sends the lazy work; empty:
+    this same function."""
+
     def __init__(
-        self, handler: SlackRequestHandler, signing_secret: str, *, clock: Callable[[], float] = time.time
+        self, app: App, signing_secret: str, *, clock: Callable[[], float] = time.time, invoke_target: str = ""
     ) -> None:
-        self.handler = handler
-        self.verifier = SignatureVerifier(signing_secret, clock=_FunctionClock(clock))
+        self.app = app
+        self.verifier = SignatureVerifier(signing_secret)
         self.clock = clock
+        self.invoke_target = invoke_target
 
     def handle(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         started = time.perf_counter()
@@ -152,7 +175,8 @@ class SlackGateway:
         method, path = _method_and_path(event)
         if path and not path.rstrip("/").endswith(PATH):
             raise BadRequest(404, f"no route {path}; Slack posts to {PATH}")
-        if method not in ("POST", "NONE") and event.get("method") != "NONE":
+        reinvoked = is_reinvocation(event)
+        if method not in ("POST", "NONE") and not reinvoked:
             raise BadRequest(405, f"{method or 'no method'} is not allowed; Slack uses POST")
         body = decode_body(event)
         if not signature_ok(
@@ -161,26 +185,48 @@ class SlackGateway:
             headers.get("x-slack-request-timestamp", ""),
             headers.get("x-slack-signature", ""),
             now=self.clock(),
-            max_age=REINVOKE_MAX_AGE if is_reinvocation(event) else SIGNATURE_MAX_AGE,
+            max_age=REINVOKE_MAX_AGE if reinvoked else SIGNATURE_MAX_AGE,
         ):
             raise BadRequest(401, "invalid or stale Slack signature")
         payload = parse_payload(body, headers.get("content-type", ""))
         info["kind"] = request_kind(payload)
         if payload.get("event_id"):
             info["event_id"] = payload["event_id"]
+        response = self.app.dispatch(self._bolt_request(event, context, headers, body, payload))
+        return {"statusCode": response.status, "headers": response.first_headers(), "body": response.body}
+
+    def _bolt_request(
+        self, event: Mapping[str, Any], context: Any, headers: dict[str, str], body: str, payload: dict[str, Any]
+    ) -> BoltRequest:
+        """The request as Bolt takes it, already parsed and verified.
+
+        Bolt accepts a parsed `body` dict only with `mode="socket_mode"` (in "http" mode it insists on the raw
+        string and parses it itself, treating any form that contains the text "payload" as interactivity, so
+        `/helpdesk what is the payload limit?` would arrive empty); "socket_mode" otherwise only skips Bolt's own
+        signature check, which is off anyway because the signature was verified above. The lazy copies Bolt makes
+        keep this dict rather than parsing again.
+
+        The context keys `lambda_request` and `aws_lambda_invoked_function_arn` are what Bolt's
+        LambdaLazyListenerRunner reads to re-invoke the function; Bolt's own Lambda adapter sets them the same
+        way and has no public way to hand them over without also parsing the body itself."""
         normalized = dict(event)
-        normalized.update(body=body, isBase64Encoded=False, headers=headers)
+        normalized.update(body=body, isBase64Encoded=False, headers=dict(headers))
         if not normalized.get("requestContext"):
             normalized["requestContext"] = {"http": {"method": "POST", "path": PATH}}
         if context is None or not hasattr(context, "invoked_function_arn"):
             context = _LocalContext()
-        result = self.handler.handle(normalized, context)
-        body_out = result.get("body", "")
-        return {
-            "statusCode": int(result.get("statusCode", 500)),
-            "headers": dict(result.get("headers") or {}),
-            "body": body_out if isinstance(body_out, str) else json.dumps(body_out),
-        }
+        return BoltRequest(
+            body=payload,
+            query=event.get("queryStringParameters") or None,
+            headers=dict(headers),
+            context={
+                "helpdesk_bot_user_id": bot_user_id_of(payload),
+                "lambda_request": normalized,
+                "aws_lambda_function_name": context.function_name,
+                "aws_lambda_invoked_function_arn": self.invoke_target or context.invoked_function_arn,
+            },
+            mode="socket_mode",
+        )
 
 
 def _response(status: int, body: Mapping[str, Any]) -> dict[str, Any]:

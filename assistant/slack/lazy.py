@@ -7,32 +7,43 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any
 
-from slack_bolt.lazy_listener import LazyListenerRunner
-from slack_bolt.lazy_listener.internals import build_runnable_function
-from slack_bolt.request import BoltRequest
+from slack_bolt.lazy_listener import ThreadLazyListenerRunner
 
 
-class ThreadedLazyRunner(LazyListenerRunner):
-    """Runs each lazy function on a worker thread and can wait for all of them (`drain`)."""
+class _TrackingExecutor(ThreadPoolExecutor):
+    """A thread pool that remembers the futures still running, so they can be waited for."""
 
-    def __init__(self, max_workers: int = 4, logger: logging.Logger | None = None) -> None:
-        self.logger = logger or logging.getLogger("helpdesk.slack.bolt")
-        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="slack-lazy")
-        self._pending: set[Future] = set()
-        self._lock = threading.Lock()
-        self.started = 0
+    def __init__(self, max_workers: int) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix="slack-lazy")
+        self.pending: set[Future] = set()
+        self.lock = threading.Lock()
+        self.submitted = 0
 
-    def start(self, function: Callable[..., None], request: BoltRequest) -> None:
-        future = self._executor.submit(build_runnable_function(func=function, logger=self.logger, request=request))
-        with self._lock:
-            self.started += 1
-            self._pending.add(future)
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        future = super().submit(fn, *args, **kwargs)
+        with self.lock:
+            self.submitted += 1
+            self.pending.add(future)
         future.add_done_callback(self._done)
+        return future
 
     def _done(self, future: Future) -> None:
-        with self._lock:
-            self._pending.discard(future)
+        with self.lock:
+            self.pending.discard(future)
+
+
+class ThreadedLazyRunner(ThreadLazyListenerRunner):
+    """Bolt's thread runner on a pool that can wait for every lazy function it started (`drain`)."""
+
+    def __init__(self, max_workers: int = 4, logger: logging.Logger | None = None) -> None:
+        self._pool = _TrackingExecutor(max_workers)
+        super().__init__(logger or logging.getLogger("helpdesk.slack.bolt"), self._pool)
+
+    @property
+    def started(self) -> int:
+        return self._pool.submitted
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Wait until every lazy function started so far (and any they start) has finished; False on timeout."""
@@ -41,8 +52,8 @@ class ThreadedLazyRunner(LazyListenerRunner):
         timer.start()
         try:
             while not deadline.is_set():
-                with self._lock:
-                    pending = set(self._pending)
+                with self._pool.lock:
+                    pending = set(self._pool.pending)
                 if not pending:
                     return True
                 wait(pending, timeout=0.05)
@@ -52,4 +63,4 @@ class ThreadedLazyRunner(LazyListenerRunner):
 
     def shutdown(self, timeout: float = 30.0) -> None:
         self.drain(timeout)
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,18 +1,25 @@
 """Slack credentials: env vars locally (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN), one Secrets Manager secret on AWS.
 
-The secret (SLACK_SECRET_ARN) is JSON {"signing_secret": "...", "bot_token": "..."}. It is fetched once per cold
-start (the runtime that calls this is built once and cached) and its values never reach a log, an exception
-message or a repr.
+The secret (SLACK_SECRET_ARN) is JSON {"signing_secret": "...", "bot_token": "..."}, read through Powertools
+Parameters (a SecretsProvider, cached for `SECRET_MAX_AGE`). It is fetched once per cold start (the runtime that
+calls this is built once and cached) and its values never reach a log, an exception message or a repr.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from assistant.slack.config import SlackConfig
 from assistant.slack.exceptions import SlackConfigError
+from core.aws import error_code
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+SECRET_MAX_AGE = 24 * 3600  # seconds; longer than an execution environment usually lives: once per cold start
 
 
 @dataclass(frozen=True)
@@ -36,31 +43,37 @@ def parse_secret(secret_string: str, arn: str) -> SlackCredentials:
     return SlackCredentials(data["signing_secret"].strip(), data["bot_token"].strip(), "secretsmanager")
 
 
-def fetch_secret(arn: str, client: Any | None = None) -> str:
-    """One GetSecretValue call; translated errors carry the ARN and the AWS error code only."""
-    from botocore.exceptions import BotoCoreError, ClientError
+@functools.cache
+def secrets_provider() -> SecretsProvider:
+    """The process's one SecretsProvider (and its cache), made on first use: Powertools Parameters and boto3 are
+    imported only when a secret is read."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    if client is None:
-        import boto3
+    return SecretsProvider()
 
-        client = boto3.client("secretsmanager")
+
+def fetch_secret(arn: str, provider: SecretsProvider | None = None) -> str:
+    """The secret's string, from the provider's cache or one GetSecretValue call; translated errors carry the ARN
+    and the AWS error code only."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
     try:
-        response = client.get_secret_value(SecretId=arn)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "error")
-        raise SlackConfigError(f"cannot read the Slack secret {arn}: {code}") from exc
-    except BotoCoreError as exc:
-        raise SlackConfigError(f"cannot read the Slack secret {arn}: {exc.__class__.__name__}") from exc
-    value = response.get("SecretString")
-    if value is None:
+        value = (provider or secrets_provider()).get(arn, max_age=SECRET_MAX_AGE)
+    except GetParameterError as exc:
+        cause = exc.__cause__ or exc.__context__
+        reason = error_code(cause) if cause is not None else ""
+        raise SlackConfigError(
+            f"cannot read the Slack secret {arn}: {reason or (cause or exc).__class__.__name__}"
+        ) from exc
+    if not isinstance(value, str):
         raise SlackConfigError(f"Slack secret {arn} has no SecretString (binary secrets are not supported)")
     return value
 
 
-def load_credentials(config: SlackConfig, *, client: Any | None = None) -> SlackCredentials:
+def load_credentials(config: SlackConfig, *, provider: SecretsProvider | None = None) -> SlackCredentials:
     """From Secrets Manager when SLACK_SECRET_ARN is set, else from SLACK_SIGNING_SECRET / SLACK_BOT_TOKEN."""
     if config.secret_arn:
-        return parse_secret(fetch_secret(config.secret_arn, client), config.secret_arn)
+        return parse_secret(fetch_secret(config.secret_arn, provider), config.secret_arn)
     missing = [
         name
         for name, value in (

@@ -7,8 +7,11 @@ import logging
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from fakes.lambda_context import LambdaContext
 from moto import mock_aws
 
+import assistant.slack.secrets as secrets_module
 from assistant.slack.exceptions import SlackConfigError
 from assistant.slack.secrets import SlackCredentials, load_credentials, parse_secret
 from helpdesk import slack_lambda as aws
@@ -16,6 +19,16 @@ from helpdesk.settings import Settings
 
 SIGNING = "s3cr3t-signing-value-0001"
 BOT = "xoxb-s3cr3t-bot-token-0001"
+CONTEXT = LambdaContext()
+
+
+@pytest.fixture(autouse=True)
+def fresh_provider():
+    """Each test starts like a cold start: no cached secret, no client made outside its moto context."""
+    provider = secrets_module.secrets_provider
+    provider.cache_clear()
+    yield
+    provider.cache_clear()
 
 
 def test_env_credentials(monkeypatch):
@@ -73,26 +86,38 @@ def test_the_secret_is_fetched_once_per_cold_start(monkeypatch, tmp_path):
             calls.append(SecretId)
             return {"SecretString": json.dumps({"signing_secret": SIGNING, "bot_token": BOT})}
 
-    import assistant.slack.secrets as secrets_module
-
-    real_fetch = secrets_module.fetch_secret
-    monkeypatch.setattr(secrets_module, "fetch_secret", lambda arn, client=None: real_fetch(arn, CountingSecrets()))
-    monkeypatch.setattr("helpdesk.slack_runtime.load_credentials", secrets_module.load_credentials)
+    provider = SecretsProvider(boto3_client=CountingSecrets())
+    monkeypatch.setattr(secrets_module, "secrets_provider", lambda: provider)
     monkeypatch.setenv("SLACK_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:slack")
     aws.set_runtime(None)
     try:
         event = {"requestContext": {"http": {"method": "POST", "path": "/slack/events"}}, "body": "", "headers": {}}
         for _ in range(3):
-            assert aws.lambda_handler(event, None)["statusCode"] == 401  # unsigned; but the runtime is built
+            assert aws.lambda_handler(event, CONTEXT)["statusCode"] == 401  # unsigned; but the runtime is built
+        aws.set_runtime(None)  # a new runtime in the same warm environment: the provider's cache answers
+        assert aws.lambda_handler(event, CONTEXT)["statusCode"] == 401
         assert calls == ["arn:aws:secretsmanager:us-east-1:1:secret:slack"]
     finally:
         aws.set_runtime(None)
 
 
+def test_the_secret_is_not_logged(monkeypatch, caplog):
+    class Secrets:
+        def get_secret_value(self, SecretId: str) -> dict:
+            return {"SecretString": json.dumps({"signing_secret": SIGNING, "bot_token": BOT})}
+
+    monkeypatch.setenv("SLACK_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:slack")
+    with caplog.at_level(logging.DEBUG):
+        creds = load_credentials(Settings.from_env().slack, provider=SecretsProvider(boto3_client=Secrets()))
+    assert creds.bot_token == BOT
+    dump = "\n".join(json.dumps(r.__dict__, default=str) for r in caplog.records)
+    assert SIGNING not in dump and BOT not in dump
+
+
 def test_misconfiguration_is_a_500_that_names_no_secret(caplog):
     aws.set_runtime(None)
     with caplog.at_level(logging.ERROR, logger="helpdesk.slack"):
-        response = aws.lambda_handler({"body": "{}", "headers": {}}, None)
+        response = aws.lambda_handler({"body": "{}", "headers": {}}, CONTEXT)
     assert response["statusCode"] == 500
     assert any("SLACK_SIGNING_SECRET" in getattr(r, "error", "") for r in caplog.records)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fakes.aws import FakeClock, SesFaults, SesRecorder, dynamo_client, linearizable_dynamodb, read_outbox, ses_client
+from fakes.lambda_context import LambdaContext
 from fakes.mail import FlakyMailer
 
 from assistant.mail.outbox import OutboxMailer
@@ -234,9 +235,10 @@ def test_the_scheduled_sweep_logs_one_json_summary(
         t = store.create(Ticket("", "Printer offline", email_status="failed: SES is unavailable (InternalFailure)"))
         ses_client().create_email_identity(EmailIdentity=SENDER)
         logging.getLogger().setLevel(logging.WARNING)  # as in Lambda: the summary must not depend on the root level
-        result = handler.sweep_handler({"source": "aws.events"}, None)
+        context = LambdaContext(function_name="helpdesk-sweep")
+        result = handler.sweep_handler({"source": "aws.events"}, context)
         deps = sweep._deps
-        again = handler.sweep_handler({}, None)
+        again = handler.sweep_handler({}, context)
         assert (result["sent"], again["owed"]) == (1, 0) and sweep._deps is deps  # built once per cold start
         out = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
         lines = [x for x in out if x.get("event") == "ticket_email_sweep"]

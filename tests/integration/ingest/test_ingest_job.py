@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import boto3
 import pytest
 from fakes.confluence import ConfluenceFake, load_export_into
+from fakes.lambda_context import LambdaContext
 from fakes.titan import TitanFake
 from support import SAMPLE_EXPORT
 
@@ -16,14 +16,16 @@ from index_store.s3 import S3IndexStore
 from ingest import job
 from ingest.exceptions import ConfluenceUnavailable, SourceError
 
-CONTEXT = SimpleNamespace(aws_request_id="req-1", function_name="helpdesk-ingest")
+CONTEXT = LambdaContext(
+    function_name="helpdesk-ingest", invoked_function_arn="arn:aws:lambda:::function:helpdesk-ingest"
+)
 
 
 @pytest.fixture
 def lambda_env(
     monkeypatch: pytest.MonkeyPatch, bucket: str, confluence: ConfluenceFake, bedrock: TitanFake, tmp_path
 ) -> dict:
-    job._SECRETS.clear()
+    job.secrets_provider.cache_clear()
     secret = boto3.client("secretsmanager").create_secret(
         Name="helpdesk/confluence", SecretString=json.dumps({"user": confluence.user, "token": confluence.token})
     )
@@ -83,7 +85,7 @@ def test_secret_is_read_once_per_cold_start(lambda_env: dict) -> None:
     handler.ingest_handler({}, CONTEXT)
     boto3.client("secretsmanager").put_secret_value(SecretId=lambda_env["CONFLUENCE_SECRET_ARN"], SecretString="{}")
     handler.ingest_handler({}, CONTEXT)  # still the cached credentials
-    job._SECRETS.clear()  # a cold start
+    job.secrets_provider.cache_clear()  # a cold start
     with pytest.raises(SourceError, match='has no "token"'):
         handler.ingest_handler({}, CONTEXT)
 

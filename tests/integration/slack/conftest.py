@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fakes.assistant import FakeAssistant
+from fakes.lambda_context import LambdaContext
 from fakes.slack_api import ALICE, BOB, IVY, TOKEN, FakeSlackApi
 from fakes.slack_requests import SECRET
 
@@ -35,7 +36,7 @@ class SlackHarness:
 
     def send(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """One request through the Lambda entry point; returns the HTTP response (the ack)."""
-        return handler.lambda_handler(event, context)
+        return handler.lambda_handler(event, context if context is not None else LambdaContext())
 
     def deliver(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """Send, then wait for the lazy work it started."""

@@ -7,6 +7,7 @@ import json
 import logging
 
 import pytest
+from fakes.lambda_context import LambdaContext
 from fakes.slack_api import ALICE, TOKEN, iter_texts
 from fakes.slack_requests import SECRET, api_event, command_event, event_body, json_event, sign
 
@@ -30,6 +31,9 @@ VECTOR = {
     ),
     "expected_signature": "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
 }
+
+
+CONTEXT = LambdaContext()
 
 
 def _nothing_processed(slack) -> None:
@@ -59,7 +63,7 @@ def test_slacks_published_signing_test_vector(tmp_path):
                 timestamp=VECTOR["timestamp"],
                 signature=signature,
             )
-            return aws.lambda_handler(event, None)["statusCode"]
+            return aws.lambda_handler(event, CONTEXT)["statusCode"]
 
         assert send(VECTOR["body"], VECTOR["expected_signature"]) == 200  # verified (an unknown command: acked)
         assert send(VECTOR["body"].replace("roadrunner", "coyote"), VECTOR["expected_signature"]) == 401
@@ -227,6 +231,6 @@ def test_an_unexpected_failure_is_a_500_not_a_crash(slack, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(slack.runtime.gateway.handler, "handle", boom)
+    monkeypatch.setattr(slack.runtime.gateway.app, "dispatch", boom)
     response = slack.send(json_event(event_body("app_mention.json")))
     assert response["statusCode"] == 500 and "bug" not in response["body"]

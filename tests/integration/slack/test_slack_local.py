@@ -164,6 +164,8 @@ def test_the_ack_path_imports_no_heavy_modules(tmp_path):
         class Ctx:
             function_name = "f"
             invoked_function_arn = "arn:aws:lambda:us-east-1:1:function:f"
+            aws_request_id = "req-1"
+            memory_limit_in_mb = 512
 
         aws.set_runtime(build_runtime(Settings.from_env(), lambda_client=Lam()))
         status = handler.lambda_handler(json_event(event_body("app_mention.json")), Ctx())["statusCode"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from fakes.lambda_context import LambdaContext
 from fakes.slack_requests import command_event, event_body, json_event
 
 from assistant.slack.store import SqliteSlackStore
@@ -110,16 +111,6 @@ class RecordingLambda:
     def invoke(self, **kwargs: Any) -> dict[str, Any]:
         self.invocations.append(kwargs)
         return {"StatusCode": 202}
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "helpdesk-slack"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:helpdesk-slack"
-    aws_request_id: str = "req-1"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 @pytest.fixture
