@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 Role = Literal["user", "assistant"]
+
+
+class Decision(StrEnum):
+    """What became of a question: answered, or handed to IT as a ticket. `INVALID` is Slack's answer record for a
+    question refused before answering (empty, too long); `AskResult` never carries it."""
+
+    ANSWER = "answer"
+    TICKET = "ticket"
+    INVALID = "invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +64,7 @@ class AskResult:
     """What `helpdesk ask --json` prints and what Slack renders."""
 
     answer: str
-    decision: Literal["answer", "ticket"]
+    decision: Decision
     confidence: float
     sources: list[SourceRef]
     ticket_id: str | None = None

@@ -4,7 +4,7 @@
 
 Starts a ThreadedMotoServer on 127.0.0.1 (a free port), creates the tickets table with `init_table`, then prints:
 1. `DynamoTicketStore.create` latency p50/p95/p99 over --creates sequential creates (one conditional PutItem each);
-2. the whole `Assistant.open_ticket` path (create, claim, SES v2 SendEmail to IT and to the requester, record the
+2. the whole `TicketDesk.open_ticket` path (create, claim, SES v2 SendEmail to IT and to the requester, record the
    result: 1 PutItem + 3 UpdateItem + 2 SendEmail) p50/p95 over the same count;
 3. --concurrent creates released at once from as many threads, over --keys idempotency keys (duplicates of each),
    then a full scan: items per key, and the duplicate count (items beyond one per key).
@@ -25,9 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from assistant.service import Assistant, Requester
 from assistant.tickets.base import Ticket
 from assistant.tickets.config import TicketsConfig
+from assistant.tickets.desk import Requester, TicketDesk, TicketRequest
 
 
 def percentiles(samples_ms: list[float]) -> str:
@@ -108,7 +108,7 @@ def main() -> None:
     ses.create_email_identity(EmailIdentity="helpdesk-bot@example.com")
     print(init_table(TicketsConfig(), "bench-tickets", client=dynamo))
     store = DynamoTicketStore("bench-tickets", client=dynamo)
-    assistant = Assistant(None, None, None, store, SesMailer(ses))  # type: ignore[arg-type]
+    desk = TicketDesk(store, SesMailer(ses))
     requester = Requester(user_id="U1", name="Zoë", email="zoe@example.com", permalink="https://s/p")
 
     try:
@@ -118,7 +118,7 @@ def main() -> None:
         print(f"DynamoDB (moto_server) create, n={args.creates}: {percentiles(created)}")
         opened = timed(
             args.creates,
-            lambda i: assistant.open_ticket(f"Question {i} 📶", reason="low_confidence", requester=requester),
+            lambda i: desk.open_ticket(TicketRequest(f"Question {i} 📶", "low_confidence", requester)),
         )
         print(f"DynamoDB + SES (moto_server) open_ticket with both emails, n={args.creates}: {percentiles(opened)}")
 

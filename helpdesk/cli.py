@@ -77,7 +77,8 @@ def format_answer(result: Any) -> str:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.service import Requester, validate_question
+    from assistant.service import validate_question
+    from assistant.tickets.desk import Requester
     from helpdesk.factory import build_assistant
 
     question = validate_question(args.question, settings.answering.max_question_chars)

@@ -21,7 +21,7 @@ QUESTIONS = (
 
 
 def main() -> int:
-    from assistant.service import Requester
+    from assistant.tickets.desk import Requester
     from helpdesk.factory import build_assistant, build_embedder, build_index_store
     from ingest.pipeline import IngestOptions, run_ingest
     from ingest.sources.export import ExportSource
@@ -49,12 +49,6 @@ def main() -> int:
     print(f"Tickets are in {settings.tickets_db}; emails to IT are in {settings.outbox}/")
     print('Try your own: .venv/bin/helpdesk ask "how do I connect to the guest wifi?"')
     return 0
-
-
-def _demo_requester():
-    from assistant.service import Requester
-
-    return Requester(user_id="demo", name="Demo User")
 
 
 if __name__ == "__main__":

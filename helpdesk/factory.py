@@ -9,6 +9,7 @@ from assistant.confidence import gate_for
 from assistant.mail.base import Mailer
 from assistant.service import Assistant
 from assistant.tickets.base import OutboxStore
+from assistant.tickets.desk import TicketDesk
 from helpdesk.settings import Settings, SettingsError
 from index_store.base import IndexStore
 from ingest.embedders.base import Embedder
@@ -90,6 +91,17 @@ def build_mailer(settings: Settings) -> Mailer:
     return OutboxMailer(settings.outbox)
 
 
+def build_ticket_desk(settings: Settings, *, notify_requester: bool | None = None) -> TicketDesk:
+    """Tickets and their email, without the index. `notify_requester` None: HELPDESK_NOTIFY_REQUESTER."""
+    return TicketDesk(
+        build_ticket_store(settings),
+        build_mailer(settings),
+        it_queue_email=settings.mail.it_queue_email,
+        sender_email=settings.mail.sender_email,
+        notify_requester=settings.tickets.notify_requester if notify_requester is None else notify_requester,
+    )
+
+
 def build_assistant(
     settings: Settings, location: str | None = None, *, with_tickets: bool = True, embedder: Embedder | None = None
 ) -> Assistant:
@@ -118,11 +130,7 @@ def build_assistant(
             threshold=settings.answering.confidence_threshold,
             weights_json=settings.answering.confidence_weights,
         ),
-        build_ticket_store(settings) if with_tickets else None,
-        build_mailer(settings) if with_tickets else None,
+        build_ticket_desk(settings) if with_tickets else None,
         max_question_chars=settings.answering.max_question_chars,
         source_token_budget=settings.answering.source_token_budget,
-        it_queue_email=settings.mail.it_queue_email,
-        sender_email=settings.mail.sender_email,
-        notify_requester=settings.tickets.notify_requester,
     )

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from assistant.answerers.base import VerdictAnswerer
 from assistant.answerers.parse import parse_answer, parse_rewrite, usage
 from assistant.exceptions import (
     AnswererUnavailable,
@@ -56,7 +57,7 @@ def backoff_delays(base: float, cap: float) -> Callable[[int], float]:
     return lambda attempt: min(cap, base * (2**attempt))
 
 
-class BedrockAnswerer:
+class BedrockAnswerer(VerdictAnswerer):
     """Answers from numbered sources with Claude (or any Converse model with tool use) on Bedrock."""
 
     gives_verdict = True  # returns a sufficiency verdict: the service skips the call when none could help

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -22,9 +22,11 @@ from assistant.slack.store import (
     DONE_TTL_SECONDS,
     VOTE_TTL_SECONDS,
     VOTES,
+    AnswerRecord,
     ClaimResult,
     check_vote,
 )
+from core.aws import error_code
 
 
 def _n(value: float) -> str:
@@ -53,10 +55,10 @@ class DynamoSlackStore:
         try:
             return fn(TableName=self.table, **kwargs)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            code = error_code(exc)
+            if code == "ConditionalCheckFailedException":
                 raise
-            code = exc.response.get("Error", {}).get("Code", "error")
-            raise SlackStoreError(f"DynamoDB {what} on {self.table} failed: {code}") from exc
+            raise SlackStoreError(f"DynamoDB {what} on {self.table} failed: {code or 'error'}") from exc
         except BotoCoreError as exc:
             raise SlackStoreError(f"DynamoDB {what} on {self.table} failed: {exc}") from exc
 
@@ -102,22 +104,22 @@ class DynamoSlackStore:
         )
 
     # --- FeedbackStore -------------------------------------------------------------------------------------
-    def save_answer(self, ref: str, record: Mapping[str, Any]) -> None:
+    def save_answer(self, ref: str, record: AnswerRecord) -> None:
         self._call(
             "save answer",
             self.client.put_item,
             Item={
                 "pk": {"S": f"answer#{ref}"},
-                "data": {"S": json.dumps(dict(record), ensure_ascii=False)},
+                "data": {"S": json.dumps(record.to_json(), ensure_ascii=False)},
                 "expires_at": {"N": _n(self.clock() + ANSWER_TTL_SECONDS)},
             },
         )
 
-    def get_answer(self, ref: str) -> dict[str, Any] | None:
+    def get_answer(self, ref: str) -> AnswerRecord | None:
         item = self._call("get answer", self.client.get_item, Key={"pk": {"S": f"answer#{ref}"}}).get("Item")
         if not item or Decimal(item["expires_at"]["N"]) <= Decimal(_n(self.clock())):
             return None
-        return json.loads(item["data"]["S"])
+        return AnswerRecord.from_json(json.loads(item["data"]["S"]))
 
     def record_vote(self, ref: str, user_id: str, vote: str) -> None:
         check_vote(vote)

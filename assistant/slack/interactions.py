@@ -8,11 +8,12 @@ from typing import Any
 
 from assistant import messages
 from assistant.exceptions import InvalidTransition, TicketNotFound
-from assistant.model import SourceRef
 from assistant.slack import blocks as bk
-from assistant.slack.bot import HelpdeskBot, Job
+from assistant.slack import home
+from assistant.slack.bot import HelpdeskBot
 from assistant.slack.events import action_key, command_key, parse_command
-from assistant.tickets.base import OPEN_STATUSES
+from assistant.slack.jobs import Job
+from assistant.tickets.desk import TicketRequest
 from assistant.tickets.status import Transition
 from assistant.tickets.status import resolve as resolve_ticket
 
@@ -58,7 +59,7 @@ def run_command(bot: HelpdeskBot, body: Mapping[str, Any], client: Any, respond:
             _respond(respond, messages.SLACK_TICKET_NEEDS_TEXT)
             return
         who = bot.requester(api, user, channel)  # where the command was typed: in the IT email
-        opened = bot.open_ticket(command.arg, reason="user_requested", requester=who, key=key)
+        opened = bot.open_ticket(TicketRequest(command.arg, "user_requested", who), key=key)
         if opened is None:
             _respond(respond, messages.SLACK_TICKET_FAILED.format(it_email=bot.config.it_email))
             job.outcome = "ticket failed"
@@ -84,8 +85,7 @@ def run_command(bot: HelpdeskBot, body: Mapping[str, Any], client: Any, respond:
                 return
             _respond(respond, *bk.ticket_message(found))
             return
-        mine = [t for t in store.list(requester=user) if t.status in OPEN_STATUSES]
-        _respond(respond, *bk.tickets_message(mine))
+        _respond(respond, *bk.tickets_message(home.open_tickets(store, user)))
 
     work = {"ask": ask, "ticket": ticket, "status": status}.get(command.name)
     if work is None:  # help is answered in the ack itself
@@ -144,25 +144,18 @@ def on_open_ticket(bot: HelpdeskBot, body: Mapping[str, Any], client: Any) -> Jo
             job.outcome = "answer gone"
             api.ephemeral(channel, user, messages.SLACK_TICKET_ANSWER_GONE, thread_ts=thread)
             return
-        where_channel = str(record.get("channel") or channel)
-        where_thread = str(record.get("thread_ts") or thread)
+        where_channel = record.channel or channel
+        where_thread = record.thread_ts or thread
         who = bot.requester(api, user, where_channel, where_thread)
-        draft = record.get("answer") if record.get("decision") == "answer" else record.get("draft_answer")
-        sources = [
-            SourceRef(
-                str(s.get("page_id", "")), str(s.get("title", "")), str(s.get("url", "")), float(s.get("score", 0))
-            )
-            for s in record.get("sources") or []
-        ]
-        opened = bot.open_ticket(
-            str(record.get("question", "")),
-            reason=reason,
-            requester=who,
-            key=key,
-            draft_answer=str(draft or ""),
-            sources=sources,
-            confidence=record.get("confidence"),
+        request = TicketRequest(
+            record.question,
+            reason,
+            who,
+            draft_answer=record.ticket_draft(),
+            sources=record.source_refs(),
+            confidence=record.confidence,
         )
+        opened = bot.open_ticket(request, key=key)
         if opened is None:
             job.outcome = "ticket failed"
             api.ephemeral(channel, user, messages.SLACK_TICKET_FAILED.format(it_email=bot.config.it_email))
@@ -223,7 +216,6 @@ def on_resolve(bot: HelpdeskBot, body: Mapping[str, Any], client: Any) -> Job:
             text = messages.SLACK_RESOLVED_FALLBACK.format(ticket_id=ticket_id)
             api.update(channel, message_ts, text, bk.resolved_blocks(original, user))
         if container.get("type") == "view":  # clicked in App Home: show the list without it
-            mine = [t for t in store.list(requester=user) if t.status in OPEN_STATUSES]
-            api.publish_home(user, bk.home_view(mine))
+            home.publish_home(api, store, user)
 
     return bot.run("resolve", action_key(body), work)

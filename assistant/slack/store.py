@@ -14,9 +14,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from assistant.model import Decision, SourceRef
 from assistant.slack.exceptions import SlackStoreError
 from core.sqlite import connect, init_db, transaction
 
@@ -25,6 +27,78 @@ VOTES = ("helpful", "not_helpful")
 DONE_TTL_SECONDS = 24 * 3600  # Slack redelivers within minutes; a day is plenty
 ANSWER_TTL_SECONDS = 30 * 24 * 3600  # how long "Open a ticket" / feedback buttons find their answer
 VOTE_TTL_SECONDS = 400 * 24 * 3600
+
+
+@dataclass
+class AnswerRecord:
+    """What an answer's buttons need: the question, what the bot replied, its sources and where it was posted.
+
+    Stored as one JSON object with these keys in this order; `confidence` and `ticket_id` only when set.
+    """
+
+    question: str = ""
+    user: str = ""
+    channel: str = ""
+    thread_ts: str = ""
+    answer: str = ""
+    draft_answer: str = ""
+    sources: list[dict[str, Any]] = field(default_factory=list)  # SourceRef.to_json() each
+    decision: str = Decision.ANSWER
+    confidence: float | None = None
+    ticket_id: str | None = None
+    answer_ts: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "question": self.question,
+            "user": self.user,
+            "channel": self.channel,
+            "thread_ts": self.thread_ts,
+            "answer": self.answer,
+            "draft_answer": self.draft_answer,
+            "sources": list(self.sources),
+            "decision": self.decision,
+        }
+        if self.confidence is not None:
+            data["confidence"] = self.confidence
+        if self.ticket_id is not None:
+            data["ticket_id"] = self.ticket_id
+        data["answer_ts"] = self.answer_ts
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AnswerRecord:
+        """Tolerant of records missing keys (they come back blank)."""
+
+        def text(name: str) -> str:
+            return str(data.get(name) or "")
+
+        confidence = data.get("confidence")
+        return cls(
+            question=text("question"),
+            user=text("user"),
+            channel=text("channel"),
+            thread_ts=text("thread_ts"),
+            answer=text("answer"),
+            draft_answer=text("draft_answer"),
+            sources=[dict(s) for s in data.get("sources") or [] if isinstance(s, Mapping)],
+            decision=text("decision"),
+            confidence=confidence if isinstance(confidence, int | float) else None,
+            ticket_id=str(data["ticket_id"]) if data.get("ticket_id") else None,
+            answer_ts=text("answer_ts"),
+        )
+
+    def source_refs(self) -> list[SourceRef]:
+        return [
+            SourceRef(
+                str(s.get("page_id", "")), str(s.get("title", "")), str(s.get("url", "")), float(s.get("score", 0))
+            )
+            for s in self.sources
+        ]
+
+    def ticket_draft(self) -> str:
+        """The answer as IT should see it: the reply when it answered, the draft the gate held back otherwise."""
+        return self.answer if self.decision == Decision.ANSWER else self.draft_answer
 
 
 class EventLedger(Protocol):
@@ -36,11 +110,11 @@ class EventLedger(Protocol):
 
 
 class FeedbackStore(Protocol):
-    def save_answer(self, ref: str, record: Mapping[str, Any]) -> None:
+    def save_answer(self, ref: str, record: AnswerRecord) -> None:
         """Keep what an answer's buttons need (question, answer, sources, where it was posted)."""
         ...
 
-    def get_answer(self, ref: str) -> dict[str, Any] | None: ...
+    def get_answer(self, ref: str) -> AnswerRecord | None: ...
 
     def record_vote(self, ref: str, user_id: str, vote: str) -> None:
         """One vote per user per answer; a changed vote replaces the earlier one in the counts."""
@@ -104,14 +178,14 @@ class SqliteSlackStore:
                 (key, now, now + DONE_TTL_SECONDS),
             )
 
-    def save_answer(self, ref: str, record: Mapping[str, Any]) -> None:
+    def save_answer(self, ref: str, record: AnswerRecord) -> None:
         with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO answers (ref, data, expires_at) VALUES (?, ?, ?)",
-                (ref, json.dumps(dict(record), ensure_ascii=False), self.clock() + ANSWER_TTL_SECONDS),
+                (ref, json.dumps(record.to_json(), ensure_ascii=False), self.clock() + ANSWER_TTL_SECONDS),
             )
 
-    def get_answer(self, ref: str) -> dict[str, Any] | None:
+    def get_answer(self, ref: str) -> AnswerRecord | None:
         try:
             with self._connect() as db:
                 row = db.execute("SELECT data, expires_at FROM answers WHERE ref = ?", (ref,)).fetchone()
@@ -119,7 +193,7 @@ class SqliteSlackStore:
             raise SlackStoreError(f"local Slack store failed: {exc}") from exc
         if not row or row[1] <= self.clock():
             return None
-        return json.loads(row[0])
+        return AnswerRecord.from_json(json.loads(row[0]))
 
     def record_vote(self, ref: str, user_id: str, vote: str) -> None:
         check_vote(vote)

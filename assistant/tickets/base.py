@@ -1,4 +1,4 @@
-"""The `Ticket` record, its id scheme, and the `TicketStore` / `TicketOutbox` protocols."""
+"""The `Ticket` record, its statuses, its id scheme, and the `TicketStore` / `TicketOutbox` protocols."""
 
 from __future__ import annotations
 
@@ -6,28 +6,43 @@ import hashlib
 import json
 import math
 import secrets
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Protocol
 
 from assistant.exceptions import TicketError
 
-STATUSES = ("open", "in_progress", "resolved", "closed")
-OPEN_STATUSES = ("open", "in_progress")
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class EmailStatus(StrEnum):
+    """The outbox state of a ticket's emails (see assistant/tickets/delivery.py). The two `FAILED` values are
+    prefixes: the stored status is the prefix followed by the reason."""
+
+    PENDING = "pending"  # nothing sent yet
+    SENDING = "sending"  # claimed by one sender, which is emailing IT now
+    SENDING_REQUESTER = "sending: requester"  # claimed; IT has it, the requester confirmation is going out
+    SENT = "sent"  # IT emailed (and the requester, when known and enabled)
+    FAILED = "failed: "  # + reason: the IT email is still owed
+    FAILED_REQUESTER = "failed (requester): "  # + reason: IT has it; only the confirmation is owed
+
+
+# Plain strings (not enum members): argparse shows choices with repr().
+STATUSES: tuple[str, ...] = tuple(s.value for s in TicketStatus)
+OPEN_STATUSES: tuple[str, ...] = (TicketStatus.OPEN.value, TicketStatus.IN_PROGRESS.value)
 REASONS = ("low_confidence", "user_requested", "not_helpful", "error")
 # Crockford base32 without I, L, O, U: unambiguous when read aloud or retyped.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ID_CHARS = 8  # 8 x 5 bits = 40 bits
-
-# email_status: the outbox state of a ticket's emails (see assistant/tickets/delivery.py).
-EMAIL_PENDING = "pending"  # nothing sent yet
-EMAIL_SENDING = "sending"  # claimed by one sender, which is emailing IT now
-EMAIL_SENDING_REQUESTER = "sending: requester"  # claimed; IT has it, the requester confirmation is going out
-EMAIL_SENT = "sent"  # IT emailed (and the requester, when known and enabled)
-EMAIL_FAILED = "failed: "  # + reason: the IT email is still owed
-EMAIL_FAILED_REQUESTER = "failed (requester): "  # + reason: IT has it; only the confirmation is owed
 
 Clock = Callable[[], datetime]
 
@@ -123,7 +138,7 @@ def _sources(value: Any) -> list[dict[str, Any]]:
 class Ticket:
     ticket_id: str
     question: str
-    status: str = "open"
+    status: str = TicketStatus.OPEN
     requester_id: str = ""
     requester_name: str = ""
     requester_email: str = ""
@@ -137,7 +152,7 @@ class Ticket:
     created_at: str = ""
     updated_at: str = ""
     idempotency_key: str = ""
-    email_status: str = EMAIL_PENDING  # see the EMAIL_* values above
+    email_status: str = EmailStatus.PENDING
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -190,7 +205,7 @@ def owes_email(ticket: Ticket, *, stale_before: str) -> bool:
     state = ticket.email_status
     if state.startswith("failed"):
         return True
-    if state == EMAIL_PENDING or state.startswith(EMAIL_SENDING):
+    if state == EmailStatus.PENDING or state.startswith(EmailStatus.SENDING):
         return bool(ticket.updated_at) and ticket.updated_at < stale_before
     return False
 
@@ -228,3 +243,16 @@ class TicketOutbox(Protocol):
 
 class OutboxStore(TicketStore, TicketOutbox, Protocol):
     """A ticket store that can also compare-and-set and list unsent tickets (SQLite and DynamoDB both are)."""
+
+
+class CompareAndSetStore(ABC):
+    """The part of a ticket store written once for every backend: `update` is a compare-and-set with no
+    condition. A store implements `update_if` (its I/O)."""
+
+    @abstractmethod
+    def update_if(self, ticket_id: str, when: Mapping[str, Collection[str]], **changes: Any) -> Ticket | None: ...
+
+    def update(self, ticket_id: str, **changes: Any) -> Ticket:
+        ticket = self.update_if(ticket_id, {}, **changes)
+        assert ticket is not None  # an empty condition always holds
+        return ticket

@@ -1,7 +1,7 @@
 """Ticket emails as an outbox: claim the ticket, send what it still owes, record the result on it.
 
-Shared by the request that opens a ticket (`Assistant.open_ticket`) and the scheduled sweep, so both follow one
-state machine on `email_status` (values in `assistant.tickets.base`):
+Shared by the request that opens a ticket (`TicketDesk.open_ticket`) and the scheduled sweep, so both follow one
+state machine on `email_status` (`assistant.tickets.base.EmailStatus`):
 
     pending / failed: ...          --claim--> sending            --IT sent--> (confirmation) --> sent
     failed (requester): ...        --claim--> sending: requester --confirmation sent--------------> sent
@@ -19,16 +19,7 @@ from typing import NamedTuple
 from assistant.exceptions import MailError
 from assistant.mail.base import Mailer
 from assistant.mail.compose import compose_requester_confirmation, compose_ticket_email
-from assistant.tickets.base import (
-    EMAIL_FAILED,
-    EMAIL_FAILED_REQUESTER,
-    EMAIL_PENDING,
-    EMAIL_SENDING,
-    EMAIL_SENDING_REQUESTER,
-    EMAIL_SENT,
-    OutboxStore,
-    Ticket,
-)
+from assistant.tickets.base import EmailStatus, OutboxStore, Ticket
 
 MAX_REASON = 300
 
@@ -45,7 +36,7 @@ def _reason(exc: MailError) -> str:
 
 def owes_it_email(ticket: Ticket) -> bool:
     """True unless only the requester confirmation is left (pure)."""
-    return not ticket.email_status.startswith((EMAIL_FAILED_REQUESTER, EMAIL_SENDING_REQUESTER))
+    return not ticket.email_status.startswith((EmailStatus.FAILED_REQUESTER, EmailStatus.SENDING_REQUESTER))
 
 
 def deliver(
@@ -59,13 +50,13 @@ def deliver(
 ) -> Delivery:
     """Send what `ticket` still owes, exactly once per successful send, and record the outcome on the ticket."""
     state = ticket.email_status
-    if not (state == EMAIL_PENDING or state.startswith(("failed", EMAIL_SENDING))):
+    if not (state == EmailStatus.PENDING or state.startswith(("failed", EmailStatus.SENDING))):
         return Delivery(ticket, "busy")
     it_owed = owes_it_email(ticket)
     claimed = store.update_if(
         ticket.ticket_id,
         {"email_status": (state,), "updated_at": (ticket.updated_at,)},
-        email_status=EMAIL_SENDING if it_owed else EMAIL_SENDING_REQUESTER,
+        email_status=EmailStatus.SENDING if it_owed else EmailStatus.SENDING_REQUESTER,
     )
     if claimed is None:
         return Delivery(ticket, "busy")
@@ -73,7 +64,7 @@ def deliver(
         try:
             mailer.send(compose_ticket_email(claimed, sender=sender, it_queue=it_queue))
         except MailError as exc:
-            return Delivery(store.update(claimed.ticket_id, email_status=EMAIL_FAILED + _reason(exc)), "failed")
+            return Delivery(store.update(claimed.ticket_id, email_status=EmailStatus.FAILED + _reason(exc)), "failed")
     confirmation = (
         compose_requester_confirmation(claimed, sender=sender, it_queue=it_queue) if notify_requester else None
     )
@@ -81,6 +72,6 @@ def deliver(
         try:
             mailer.send(confirmation)
         except MailError as exc:
-            failed = store.update(claimed.ticket_id, email_status=EMAIL_FAILED_REQUESTER + _reason(exc))
+            failed = store.update(claimed.ticket_id, email_status=EmailStatus.FAILED_REQUESTER + _reason(exc))
             return Delivery(failed, "failed")
-    return Delivery(store.update(claimed.ticket_id, email_status=EMAIL_SENT), "sent")
+    return Delivery(store.update(claimed.ticket_id, email_status=EmailStatus.SENT), "sent")

@@ -21,6 +21,8 @@ from assistant.exceptions import TicketError, TicketNotFound
 from assistant.tickets.base import (
     OPEN_STATUSES,
     Clock,
+    CompareAndSetStore,
+    EmailStatus,
     Ticket,
     check_changes,
     derived_ticket_id,
@@ -28,6 +30,7 @@ from assistant.tickets.base import (
     system_clock,
     utc_now,
 )
+from core.aws import error_code, error_message
 from core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -177,8 +180,7 @@ def _error(exc: Exception, table: str) -> TicketError:
     from botocore.exceptions import ClientError
 
     if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        code, message = err.get("Code", ""), err.get("Message", "")
+        code, message = error_code(exc), error_message(exc)
         if code in ("ValidationException", "ResourceNotFoundException") and "index" in message.lower():
             # DynamoDB: ValidationException "...does not have the specified index"; moto: "Invalid index"
             return TicketError(
@@ -207,7 +209,7 @@ def _default_client() -> Any:
 # --- the store ---------------------------------------------------------------------------------------------------
 
 
-class DynamoTicketStore:
+class DynamoTicketStore(CompareAndSetStore):
     def __init__(
         self,
         table: str,
@@ -242,7 +244,7 @@ class DynamoTicketStore:
         try:
             return getattr(self.client, method)(**kwargs)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise
             raise _error(exc, self.table) from exc
         except BotoCoreError as exc:
@@ -337,11 +339,6 @@ class DynamoTicketStore:
         tickets.sort(key=lambda t: (t.created_at, t.ticket_id), reverse=True)
         return tickets[:limit]
 
-    def update(self, ticket_id: str, **changes: Any) -> Ticket:
-        ticket = self.update_if(ticket_id, {}, **changes)
-        assert ticket is not None  # an empty condition always holds
-        return ticket
-
     def update_if(self, ticket_id: str, when: Mapping[str, Collection[str]], **changes: Any) -> Ticket | None:
         from botocore.exceptions import ClientError
 
@@ -369,7 +366,7 @@ class DynamoTicketStore:
                 range=" AND #c >= :since",
                 FilterExpression="attribute_exists(#e) AND NOT #e IN (:sent, :blank)",
                 names={"#c": "created_at", "#e": "email_status"},
-                values={":since": {"S": since}, ":sent": {"S": "sent"}, ":blank": {"S": ""}},
+                values={":since": {"S": since}, ":sent": {"S": EmailStatus.SENT.value}, ":blank": {"S": ""}},
             )
         found.sort(key=lambda t: (t.created_at, t.ticket_id))
         return found[:limit]
@@ -401,7 +398,7 @@ def init_table(
         try:
             described = client.describe_table(TableName=name)["Table"]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            if error_code(exc) != "ResourceNotFoundException":
                 raise
             client.create_table(**table_definition(name))
             _wait_active(client, name, sleep, max_polls)

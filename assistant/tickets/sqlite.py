@@ -14,6 +14,8 @@ from assistant.exceptions import TicketError, TicketNotFound
 from assistant.tickets.base import (
     OPEN_STATUSES,
     Clock,
+    CompareAndSetStore,
+    EmailStatus,
     Ticket,
     check_changes,
     new_ticket_id,
@@ -40,7 +42,7 @@ def _matches(data: Mapping[str, Any], when: Mapping[str, Collection[str]]) -> bo
     return all((data.get(name) or "") in set(allowed) for name, allowed in when.items())
 
 
-class SqliteTicketStore:
+class SqliteTicketStore(CompareAndSetStore):
     def __init__(self, path: str | Path, *, clock: Clock = system_clock) -> None:
         self.path = Path(path)
         self._clock = clock
@@ -118,11 +120,6 @@ class SqliteTicketStore:
             rows = db.execute(query, args).fetchall()
         return [Ticket.from_dict(json.loads(r[0])) for r in rows]
 
-    def update(self, ticket_id: str, **changes: Any) -> Ticket:
-        ticket = self.update_if(ticket_id, {}, **changes)
-        assert ticket is not None  # an empty condition always holds
-        return ticket
-
     def update_if(self, ticket_id: str, when: Mapping[str, Collection[str]], **changes: Any) -> Ticket | None:
         check_changes(changes)
         with self._transaction() as db:
@@ -150,4 +147,4 @@ class SqliteTicketStore:
                 (*OPEN_STATUSES, since),
             ).fetchall()
         tickets = [Ticket.from_dict(json.loads(r[0])) for r in rows]
-        return [t for t in tickets if t.email_status not in ("sent", "")][:limit]
+        return [t for t in tickets if t.email_status not in (EmailStatus.SENT, "")][:limit]

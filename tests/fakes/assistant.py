@@ -1,5 +1,5 @@
-"""A scripted stand-in for `assistant.service.Assistant` (ask) that opens tickets with the real
-`Assistant.open_ticket` on a real ticket store and mailer, and records what it was asked."""
+"""A scripted stand-in for `assistant.service.Assistant` (ask) that is also the real `TicketDesk` on a real
+ticket store and mailer, and records what it was asked."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 
 from assistant.exceptions import AssistantError, InvalidQuestion
 from assistant.model import AskResult, SourceRef, Turn
-from assistant.service import Assistant, validate_question
-from assistant.tickets.base import TicketStore
+from assistant.service import validate_question
+from assistant.tickets.base import OutboxStore
+from assistant.tickets.desk import TicketDesk
 
 SOURCES = [
     SourceRef(
@@ -20,20 +21,18 @@ SOURCES = [
 ]
 
 
-class FakeAssistant:
+class FakeAssistant(TicketDesk):
     """Answers every question with ANSWER and SOURCES, except: a question containing "unsure" gets a ticket
     decision; "explode" raises AssistantError; "inject" answers with text that tries to ping the channel."""
 
     ANSWER = "Install GlobalProtect and connect to vpn.example.com [1]. If it fails, restart the client [2]."
     INJECTION = "Done! @channel <!channel> <!here> <!everyone> <!subteam^S0ADMINS|@admins> <@U0CEO0001> & more"
 
-    def __init__(self, tickets: TicketStore, mailer: Any = None, *, answer: str | None = None) -> None:
-        self.tickets = tickets
-        self.mailer = mailer
+    def __init__(self, tickets: OutboxStore, mailer: Any = None, *, answer: str | None = None) -> None:
+        super().__init__(tickets, mailer)
         self.answer = answer or self.ANSWER
         self.asked: list[tuple[str, list[Turn]]] = []
         self._lock = threading.Lock()
-        self._desk = Assistant(None, None, None, tickets, mailer)  # type: ignore[arg-type]
 
     def ask(
         self,
@@ -55,6 +54,3 @@ class FakeAssistant:
             raise InvalidQuestion("The question is 5,000 characters long; the limit is 4,000. Please shorten it.")
         answer = self.INJECTION if "inject" in text else self.answer
         return AskResult(answer, "answer", 0.9, list(SOURCES), None, answer, text, ["101", "102"])
-
-    def open_ticket(self, question: str, **kwargs: Any) -> Any:
-        return self._desk.open_ticket(question, **kwargs)

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from assistant import messages
+from assistant.answerers.base import VerdictAnswerer
 from assistant.answerers.extractive import ExtractiveAnswerer
 from assistant.confidence import ConfidenceGate
 from assistant.exceptions import ModelThrottled
 from assistant.model import Answer, Source, Turn
 from assistant.service import Assistant, renumber_citations
+from assistant.tickets.desk import TicketDesk
 from assistant.tickets.sqlite import SqliteTicketStore
 from helpdesk.factory import build_assistant
 from helpdesk.settings import Settings
@@ -20,10 +22,8 @@ from helpdesk.settings import Settings
 VPN_Q = "my vpn keeps dropping every few minutes when I work from home, what should I try?"
 
 
-class Scripted:
-    """An answerer that returns a fixed answer (or raises) and counts calls."""
-
-    gives_verdict = True
+class Scripted(VerdictAnswerer):
+    """An answerer with a verdict that returns a fixed answer (or raises) and counts calls."""
 
     def __init__(self, answer: Answer | Exception) -> None:
         self.result = answer
@@ -44,8 +44,8 @@ def make(sample_index: Path, tmp_path: Path):
     base = build_assistant(Settings.from_env(), str(sample_index), with_tickets=False)
 
     def _make(answerer, tickets: bool = True) -> Assistant:
-        store = SqliteTicketStore(tmp_path / "t.sqlite3") if tickets else None
-        return Assistant(base.retriever, answerer, ConfidenceGate(), store)
+        desk = TicketDesk(SqliteTicketStore(tmp_path / "t.sqlite3")) if tickets else None
+        return Assistant(base.retriever, answerer, ConfidenceGate(), desk)
 
     return _make
 

@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from assistant.slack.dynamo_store import DynamoSlackStore, create_table
 from assistant.slack.exceptions import SlackStoreError
-from assistant.slack.store import SqliteSlackStore
+from assistant.slack.store import AnswerRecord, SqliteSlackStore
 
 
 class Clock:
@@ -63,7 +63,7 @@ def test_done_is_forgotten_after_a_day(store_and_clock):
 
 def test_answers_round_trip_and_expire(store_and_clock):
     store, clock = store_and_clock
-    record = {"question": "VPN?", "answer": "Use GP [1]", "sources": [{"title": "VPN", "url": "https://x"}]}
+    record = AnswerRecord(question="VPN?", answer="Use GP [1]", sources=[{"title": "VPN", "url": "https://x"}])
     store.save_answer("ref1", record)
     assert store.get_answer("ref1") == record
     assert store.get_answer("nope") is None
@@ -115,3 +115,26 @@ def test_unwritable_sqlite_path_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(SlackStoreError, match="cannot open the local Slack store"):
         SqliteSlackStore(blocker / "slack.sqlite3")
+
+
+def test_an_answer_record_is_stored_as_one_json_object_with_its_keys_in_order(tmp_path):
+    import json
+    import sqlite3
+
+    store = SqliteSlackStore(tmp_path / "slack.sqlite3")
+    source = {"page_id": "101", "title": "VPN", "url": "https://x", "score": 0.9}
+    record = AnswerRecord("VPN?", "U1", "C1", "1.2", "Opened IT-1", "draft", [source], "ticket", 0.41, "IT-1", "1.3")
+    store.save_answer("ref1", record)
+    with sqlite3.connect(tmp_path / "slack.sqlite3") as db:
+        [(data,)] = db.execute("SELECT data FROM answers").fetchall()
+    assert data == (
+        '{"question": "VPN?", "user": "U1", "channel": "C1", "thread_ts": "1.2", "answer": "Opened IT-1", '
+        '"draft_answer": "draft", "sources": [{"page_id": "101", "title": "VPN", "url": "https://x", "score": 0.9}], '
+        '"decision": "ticket", "confidence": 0.41, "ticket_id": "IT-1", "answer_ts": "1.3"}'
+    )
+    refused = AnswerRecord("?", "U1", "C1", "1.2", "Please ask a question.", decision="invalid", answer_ts="1.3")
+    assert json.loads(json.dumps(refused.to_json())).keys() == {
+        "question", "user", "channel", "thread_ts", "answer", "draft_answer", "sources", "decision", "answer_ts"
+    }  # fmt: skip
+    older = AnswerRecord.from_json({"question": "VPN?", "answer": "Use GP [1]", "decision": "answer"})
+    assert older.channel == "" and older.confidence is None and older.ticket_draft() == "Use GP [1]"

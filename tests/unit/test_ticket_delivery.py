@@ -19,10 +19,10 @@ from fakes.mail import FlakyMailer
 
 from assistant.mail.outbox import OutboxMailer
 from assistant.mail.ses import SesMailer
-from assistant.service import Assistant, Requester
 from assistant.tickets.base import Ticket
 from assistant.tickets.config import TicketsConfig
 from assistant.tickets.delivery import deliver
+from assistant.tickets.desk import Requester, TicketDesk, TicketRequest
 from assistant.tickets.dynamodb import DynamoTicketStore, init_table
 from assistant.tickets.sqlite import SqliteTicketStore
 from assistant.tickets.sweep import run_sweep
@@ -45,16 +45,9 @@ class Deployment:
     def recipients(self) -> Counter[str]:
         return Counter(m.to[0] for m in self.sent())
 
-    def assistant(self, *, notify_requester: bool = True) -> Assistant:
-        return Assistant(
-            None,  # type: ignore[arg-type]  # open_ticket needs no retrieval
-            None,  # type: ignore[arg-type]
-            None,  # type: ignore[arg-type]
-            self.store,
-            self.mailer,
-            it_queue_email=IT,
-            sender_email=SENDER,
-            notify_requester=notify_requester,
+    def desk(self, *, notify_requester: bool = True) -> TicketDesk:
+        return TicketDesk(
+            self.store, self.mailer, it_queue_email=IT, sender_email=SENDER, notify_requester=notify_requester
         )
 
     def sweep(self, **kw: Any) -> dict[str, Any]:
@@ -86,7 +79,7 @@ REQUESTER = Requester(
 
 
 def open_ticket(d: Deployment, key: str = "", question: str = "VPN keeps dropping 📶", **kw: Any) -> Ticket:
-    return d.assistant(**kw).open_ticket(question, reason="low_confidence", requester=REQUESTER, idempotency_key=key)
+    return d.desk(**kw).open_ticket(TicketRequest(question, "low_confidence", REQUESTER), idempotency_key=key)
 
 
 def test_a_ticket_is_saved_then_emailed_to_it_and_the_requester(deployment: Deployment) -> None:
