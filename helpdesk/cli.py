@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from assistant.model import Decision
 from assistant.tickets.status import STATUSES
 from core.errors import HelpdeskError
 from helpdesk.settings import Settings
@@ -67,7 +68,7 @@ def format_answer(result: Any) -> str:
     """The human-readable answer: text, numbered sources with URLs, the ticket when one was opened."""
     lines = [result.answer, ""]
     if result.sources:
-        lines.append("Sources:" if result.decision == "answer" else "Pages that might help:")
+        lines.append("Sources:" if result.decision == Decision.ANSWER else "Pages that might help:")
         lines.extend(f"  [{i}] {s.title} - {s.url}" for i, s in enumerate(result.sources, 1))
     lines.append(
         f"(confidence {result.confidence:.2f}, decision: {result.decision}"
@@ -142,10 +143,11 @@ def eval_metrics(rows: Sequence[dict[str, Any]], results: Sequence[dict[str, Any
             recall_at_1=round(recall(1), 4),
             recall_at_5=round(recall(5), 4),
             mrr_at_10=round(mrr(), 4),
-            covered_ticket_rate=round(sum(o["decision"] == "ticket" for _, o in covered) / len(covered), 4),
+            covered_ticket_rate=round(sum(o["decision"] == Decision.TICKET for _, o in covered) / len(covered), 4),
         )
     if uncovered:
-        out["uncovered_ticket_rate"] = round(sum(o["decision"] == "ticket" for _, o in uncovered) / len(uncovered), 4)
+        rate = sum(o["decision"] == Decision.TICKET for _, o in uncovered) / len(uncovered)
+        out["uncovered_ticket_rate"] = round(rate, 4)
     if covered and uncovered:
         from assistant.confidence import auroc
 
@@ -173,7 +175,13 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                 r = assistant.ask(row["question"], open_ticket=False)
                 res = {"id": row["id"], "page_ids": r.page_ids, "confidence": r.confidence, "decision": r.decision}
             except InvalidQuestion as exc:
-                res = {"id": row["id"], "page_ids": [], "confidence": 0.0, "decision": "ticket", "error": str(exc)}
+                res = {
+                    "id": row["id"],
+                    "page_ids": [],
+                    "confidence": 0.0,
+                    "decision": Decision.TICKET.value,
+                    "error": str(exc),
+                }
             res["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
             results.append(res)
             out.write(json.dumps(res, ensure_ascii=False) + "\n")

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from assistant import messages
+from assistant.model import Decision
 from assistant.tickets.base import OPEN_STATUSES
 
 SECTION_LIMIT = 3000  # Slack's limit for a section's text
@@ -152,7 +153,7 @@ def answer_message(
     sources: Sequence[Mapping[str, Any]],
     *,
     ref: str,
-    decision: str = "answer",
+    decision: str = Decision.ANSWER,
     ticket_id: str | None = None,
     header: str = "",
 ) -> tuple[str, list[dict]]:
@@ -165,7 +166,7 @@ def answer_message(
     blocks = [section(header)] if header else []
     blocks += [section(part) for part in split_sections(body)]
     if sources:
-        label = messages.SLACK_SOURCES_LABEL if decision == "answer" else messages.SLACK_PAGES_LABEL
+        label = messages.SLACK_SOURCES_LABEL if decision == Decision.ANSWER else messages.SLACK_PAGES_LABEL
         blocks.append(sources_block(sources, label))
     if ticket_id:
         blocks.append(resolve_actions(ticket_id))

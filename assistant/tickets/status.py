@@ -6,16 +6,17 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from assistant.exceptions import InvalidTransition, TicketError
-from assistant.tickets.base import STATUSES, OutboxStore, Ticket
+from assistant.tickets.base import STATUSES, OutboxStore, Ticket, TicketStatus
 
 # Which statuses each status may move to. "" is an older item with no status (or one of its own): it may move
 # anywhere.
+_S = TicketStatus
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "": STATUSES,
-    "open": ("in_progress", "resolved", "closed"),
-    "in_progress": ("open", "resolved", "closed"),
-    "resolved": ("open", "closed"),  # reopen, or close for good
-    "closed": ("open",),  # reopen only
+    _S.OPEN: (_S.IN_PROGRESS, _S.RESOLVED, _S.CLOSED),
+    _S.IN_PROGRESS: (_S.OPEN, _S.RESOLVED, _S.CLOSED),
+    _S.RESOLVED: (_S.OPEN, _S.CLOSED),  # reopen, or close for good
+    _S.CLOSED: (_S.OPEN,),  # reopen only
 }
 
 
@@ -51,4 +52,4 @@ def set_status(store: OutboxStore, ticket_id: str, status: str) -> Transition:
 
 def resolve(store: OutboxStore, ticket_id: str) -> Transition:
     """Mark the ticket resolved: the Slack "Mark resolved" button and `helpdesk tickets resolve`."""
-    return set_status(store, ticket_id, "resolved")
+    return set_status(store, ticket_id, TicketStatus.RESOLVED)
