@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 from assistant import messages
 from assistant.answerers.base import Answerer, VerdictAnswerer
@@ -54,23 +54,15 @@ def validate_question(question: str, max_chars: int) -> str:
     return text
 
 
+@dataclass(eq=False)
 class Assistant:
-    def __init__(
-        self,
-        retriever: Retriever,
-        answerer: Answerer,
-        gate: ConfidenceGate,
-        desk: TicketDesk | None = None,
-        *,
-        max_question_chars: int = 4000,
-        source_token_budget: int = 3000,
-    ) -> None:
-        self.retriever = retriever
-        self.answerer = answerer
-        self.gate = gate
-        self.desk = desk
-        self.max_question_chars = max_question_chars
-        self.source_token_budget = source_token_budget
+    retriever: Retriever
+    answerer: Answerer
+    gate: ConfidenceGate
+    desk: TicketDesk | None = None
+    _: KW_ONLY
+    max_question_chars: int = 4000
+    source_token_budget: int = 3000
 
     def retrieve(self, question: str, history: Sequence[Turn] = (), k: int = 10) -> RetrievalResult:
         return self._retrieve(validate_question(question, self.max_question_chars), history, k)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant import messages
@@ -27,34 +28,26 @@ log = logging.getLogger("helpdesk.slack")
 OpenTicket = Callable[[TicketRequest, str], "Ticket | None"]  # (request, Slack key): None when it failed
 
 
+@dataclass(kw_only=True, eq=False)
 class AnsweringFlow:
-    def __init__(
-        self,
-        *,
-        assistant: Callable[[], Assistant],
-        open_ticket: OpenTicket,
-        directory: SlackDirectory,
-        feedback: FeedbackStore,
-        it_email: str,
-    ) -> None:
-        self._assistant = assistant
-        self._open_ticket = open_ticket
-        self.directory = directory
-        self.feedback = feedback
-        self.it_email = it_email
+    assistant: Callable[[], Assistant]
+    open_ticket: OpenTicket
+    directory: SlackDirectory
+    feedback: FeedbackStore
+    it_email: str
 
     def ask(self, api: SlackApi, key: str, question: str, history: list[Turn], where: Requester) -> AnswerRecord:
         """Answer (or open a ticket); returns the answer record the buttons will need."""
         record = AnswerRecord(question=question, user=where.user_id, channel=where.channel, thread_ts=where.thread_ts)
         try:
-            result = self._assistant().ask(question, history=history, open_ticket=False)
+            result = self.assistant().ask(question, history=history, open_ticket=False)
         except InvalidQuestion as exc:
             record.answer, record.decision = str(exc), Decision.INVALID
             return record
         except Exception as exc:  # the answerer or the index failed: hand it to IT
             log.warning("answering failed", extra={"error": exc.__class__.__name__})
             who = self.directory.requester(api, where.user_id, where.channel, where.thread_ts)
-            ticket = self._open_ticket(TicketRequest(question, "error", who), key)
+            ticket = self.open_ticket(TicketRequest(question, "error", who), key)
             record.answer = (
                 messages.TROUBLE_ANSWERING.format(ticket_id=ticket.ticket_id)
                 if ticket
@@ -78,7 +71,7 @@ class AnsweringFlow:
                 sources=result.sources,
                 confidence=result.confidence,
             )
-            ticket = self._open_ticket(request, key)
+            ticket = self.open_ticket(request, key)
             if ticket is not None:
                 record.answer = messages.TICKET_OPENED.format(ticket_id=ticket.ticket_id)
                 record.ticket_id = ticket.ticket_id

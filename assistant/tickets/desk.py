@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 from assistant.exceptions import TicketError
 from assistant.mail.base import Mailer
@@ -40,21 +40,14 @@ class TicketRequest:
     confidence: float | None = None
 
 
+@dataclass(eq=False)
 class TicketDesk:
-    def __init__(
-        self,
-        tickets: OutboxStore,
-        mailer: Mailer | None = None,
-        *,
-        it_queue_email: str = "it-support@example.com",
-        sender_email: str = "helpdesk-bot@example.com",
-        notify_requester: bool = True,
-    ) -> None:
-        self.tickets = tickets
-        self.mailer = mailer
-        self.it_queue_email = it_queue_email
-        self.sender_email = sender_email
-        self.notify_requester = notify_requester
+    tickets: OutboxStore
+    mailer: Mailer | None = None
+    _: KW_ONLY
+    it_queue_email: str = "it-support@example.com"
+    sender_email: str = "helpdesk-bot@example.com"
+    notify_requester: bool = True
 
     def open_ticket(self, request: TicketRequest, *, idempotency_key: str = "") -> Ticket:
         """Save first, then email IT (and confirm to the requester when their address is known and that is on).

@@ -102,7 +102,7 @@ def test_not_sufficient_verdict_forces_a_ticket(assistant, fake_bedrock) -> None
     result = assistant.ask(VPN_Q)
     assert result.decision == "ticket" and result.ticket_id
     assert result.answer == messages.TICKET_OPENED.format(ticket_id=result.ticket_id)
-    ticket = assistant.tickets.get(result.ticket_id)
+    ticket = assistant.desk.tickets.get(result.ticket_id)
     assert ticket.draft_answer == "Our IT pages don't cover this part." and ticket.reason == "low_confidence"
 
 
@@ -131,7 +131,7 @@ def test_endless_throttling_gives_a_polite_reply_and_a_ticket_within_20s(
     assert clock.now - start <= 20.0 and len(clock.sleeps) >= 3
     assert result.decision == "ticket" and result.ticket_id
     assert result.answer == messages.TROUBLE_ANSWERING.format(ticket_id=result.ticket_id)
-    assert assistant.tickets.get(result.ticket_id).reason == "error"
+    assert assistant.desk.tickets.get(result.ticket_id).reason == "error"
     assert any(r.levelno == logging.ERROR and MODEL in r.getMessage() for r in caplog.records)
 
 
