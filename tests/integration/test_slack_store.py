@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
+from fakes.clock import FakeClock
 from moto import mock_aws
 
 from assistant.slack.dynamo_store import DynamoSlackStore, create_table
@@ -14,17 +15,9 @@ from assistant.slack.exceptions import SlackStoreError
 from assistant.slack.store import AnswerRecord, SqliteSlackStore
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(params=["sqlite", "dynamodb"])
-def store_and_clock(request, tmp_path) -> Iterator[tuple[object, Clock]]:
-    clock = Clock()
+def store_and_clock(request, tmp_path) -> Iterator[tuple[object, FakeClock]]:
+    clock = FakeClock(1_800_000_000.0)
     if request.param == "sqlite":
         yield SqliteSlackStore(tmp_path / "slack.sqlite3", clock=clock), clock
         return

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from fakes.clock import FakeClock
 from support import HashEmbedder, page_object, write_export
 
 from assistant.retrieval import RefreshingRetriever
@@ -15,20 +16,12 @@ PRINTER = page_object("1", "Printer help", "<p>Release print jobs with PaperCut 
 VPN = page_object("2", "VPN setup", "<p>Install GlobalProtect and connect to the vpn portal.</p>")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def publish(tmp_path: Path, store: LocalIndexStore, emb: HashEmbedder, pages: list[dict]) -> str:
     return run_ingest(ExportSource(write_export(tmp_path / "export", pages)), emb, store).index_version
 
 
 def test_new_version_is_served_after_the_refresh_interval(tmp_path: Path) -> None:
-    emb, store, clock = HashEmbedder(), LocalIndexStore(tmp_path / "idx"), Clock()
+    emb, store, clock = HashEmbedder(), LocalIndexStore(tmp_path / "idx"), FakeClock(0.0)
     first = publish(tmp_path, store, emb, [PRINTER])
     retriever = RefreshingRetriever(store, emb, refresh_seconds=60, clock=clock)
     assert [p.page_id for p in retriever.retrieve("vpn portal").pages] == ["1"]
@@ -42,7 +35,7 @@ def test_new_version_is_served_after_the_refresh_interval(tmp_path: Path) -> Non
 
 
 def test_corrupt_new_version_is_refused_and_the_old_one_keeps_serving(tmp_path: Path, caplog) -> None:
-    emb, store, clock = HashEmbedder(), LocalIndexStore(tmp_path / "idx"), Clock()
+    emb, store, clock = HashEmbedder(), LocalIndexStore(tmp_path / "idx"), FakeClock(0.0)
     first = publish(tmp_path, store, emb, [PRINTER])
     retriever = RefreshingRetriever(store, emb, refresh_seconds=1, clock=clock)
     second = publish(tmp_path, store, emb, [PRINTER, VPN])
