@@ -23,6 +23,7 @@ from assistant.tickets.base import OutboxStore
 from assistant.tickets.sweep import run_sweep
 from core.metrics import lambda_logger, lambda_metrics
 from helpdesk.settings import Settings, SettingsError
+from ingest.embedders.base import ServiceEmbedder
 from ingest.job import ALARM, confluence_credentials
 
 # The scheduled functions' one Powertools logger and metrics (POWERTOOLS_SERVICE_NAME and
@@ -60,8 +61,7 @@ def _add_metrics(summary: Mapping[str, Any] | None, duration: float, failed: boo
 
 
 def _throttles(embedder: Any) -> int:
-    stats = getattr(embedder, "stats", None)
-    return int(stats.snapshot().throttles) if stats is not None else 0
+    return int(embedder.stats.snapshot().throttles) if isinstance(embedder, ServiceEmbedder) else 0
 
 
 def run_scheduled(
