@@ -2,19 +2,23 @@
 
 Enabled by HELPDESK_RERANK_MODEL_ARN (Amazon Rerank or Cohere Rerank, e.g.
 `arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0`). Only the order of the top pages changes; the
-confidence gate still reads the retrieval signals. Any failure keeps the fused order (a warning is logged): a
-reranker outage never stops answers. The request is built and the reply parsed by pure functions; the endpoint
-comes from botocore (`AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME`).
+confidence gate still reads the retrieval signals. A transient failure is retried once (`core.retry`); any failure
+left keeps the fused order (a warning is logged): a reranker outage never stops answers. The request is built and
+the reply parsed by pure functions; the endpoint comes from botocore (`AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.exceptions import RerankError
 from assistant.retrieval import PageHit, RetrievalResult, Retriever
+from core.aws import LazyClient, error_code, error_message
+from core.retry import RetriesExhausted, RetryPolicy, call_with_retries
 
 if TYPE_CHECKING:
     from assistant.config import AnswerConfig
@@ -68,9 +72,34 @@ def page_document(page: PageHit, chunks: int = 2) -> str:
 
 
 class BedrockReranker:
-    def __init__(self, model_arn: str, *, client: RerankClient | None = None) -> None:
+    """Bedrock `Rerank`: two attempts at most (a retry waits up to 1 s), then `RerankError`."""
+
+    def __init__(
+        self,
+        model_arn: str,
+        *,
+        client: RerankClient | None = None,
+        max_attempts: int = 2,
+        backoff_base_s: float = 1.0,
+        backoff_cap_s: float = 20.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
         self.model_arn = model_arn
-        self._client = client
+        self._runtime = LazyClient.for_service(
+            "bedrock-agent-runtime",
+            client,
+            options={
+                "retries": {"mode": "standard", "total_max_attempts": 1},
+                "connect_timeout": 3,
+                "read_timeout": 10,
+            },
+        )
+        self.retry = RetryPolicy(max_attempts=max_attempts, base_s=backoff_base_s, cap_s=backoff_cap_s)
+        self.sleep = sleep
+        self.clock = clock
+        self.jitter = jitter
 
     @classmethod
     def from_config(cls, config: AnswerConfig) -> BedrockReranker:
@@ -78,30 +107,35 @@ class BedrockReranker:
 
     @property
     def client(self) -> RerankClient:
-        if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            config = Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=3, read_timeout=10)
-            self._client = boto3.client("bedrock-agent-runtime", config=config)
-        return self._client
+        return self._runtime.get()
 
     def rerank(self, query: str, documents: Sequence[str], top_n: int) -> list[tuple[int, float]]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         if not documents:
             return []
+        request = rerank_request(self.model_arn, query, documents, top_n)
         try:
-            response = self.client.rerank(**rerank_request(self.model_arn, query, documents, top_n))
-        except ClientError as exc:
-            err = exc.response.get("Error", {})
-            raise RerankError(
-                f"Bedrock rerank with {self.model_arn!r} failed: {err.get('Code', '')}: {err.get('Message', '')} "
-                "(the IAM actions are bedrock:Rerank and bedrock:InvokeModel on the model)"
-            ) from exc
-        except BotoCoreError as exc:
-            raise RerankError(f"Bedrock rerank with {self.model_arn!r} failed: {exc}") from exc
+            response = call_with_retries(
+                lambda: self.client.rerank(**request),
+                self.retry,
+                clock=self.clock,
+                sleep=self.sleep,
+                rand=self.jitter,
+            )
+        except RetriesExhausted as exc:
+            raise self._failed(exc.last) from exc.last
+        except (ClientError, BotoCoreError) as exc:
+            raise self._failed(exc) from exc
         return parse_rerank(response, len(documents))
+
+    def _failed(self, exc: BaseException) -> RerankError:
+        if isinstance(getattr(exc, "response", None), dict):
+            return RerankError(
+                f"Bedrock rerank with {self.model_arn!r} failed: {error_code(exc)}: {error_message(exc)} "
+                "(the IAM actions are bedrock:Rerank and bedrock:InvokeModel on the model)"
+            )
+        return RerankError(f"Bedrock rerank with {self.model_arn!r} failed: {exc}")
 
 
 class Reranker(Protocol):

@@ -1,4 +1,5 @@
-"""AWS helpers every service module shares: the error code of a botocore error and a lazily created client.
+"""AWS helpers every service module shares: the error code, message and HTTP status of a botocore error, and a
+lazily created client.
 
 boto3 is imported only when a client is first needed, so importing a module that may talk to AWS costs nothing
 on the local path and on cold starts that never reach that service.
@@ -7,7 +8,7 @@ on the local path and on cold starts that never reach that service.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
@@ -27,9 +28,20 @@ def error_message(exc: BaseException) -> str:
     return str(response.get("Error", {}).get("Message", "") or "")
 
 
+def http_status(exc: BaseException) -> int:
+    """The HTTP status of the service's reply (429, 503...); 0 when `exc` carries none."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return 0
+    try:
+        return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 class LazyClient:
     """A boto3 client made on first use (once, under a lock: boto3's default session is not thread-safe), or the
-    client given. `factory` builds it; `LazyClient.for_service("s3", config=...)` is the usual one."""
+    client given. `factory` builds it; `LazyClient.for_service("s3", options={...})` is the usual one."""
 
     def __init__(self, factory: Callable[[], Any], client: Any = None) -> None:
         self._factory = factory
@@ -37,10 +49,20 @@ class LazyClient:
         self._lock = threading.Lock()
 
     @classmethod
-    def for_service(cls, service: str, client: Any = None, **kwargs: Any) -> LazyClient:
+    def for_service(
+        cls, service: str, client: Any = None, *, options: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> LazyClient:
+        """`boto3.client(service, **kwargs)` on first use; `options` (timeouts, retries, pool size) become its
+        `botocore.config.Config`, so botocore too is imported only then."""
+        settings = dict(options or {})
+
         def make() -> Any:
             import boto3
 
+            if settings:
+                from botocore.config import Config
+
+                return boto3.client(service, config=Config(**settings), **kwargs)
             return boto3.client(service, **kwargs)
 
         return cls(make, client)

@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.aws import LazyClient, error_code
 from index_store.exceptions import IndexCorrupt, IndexNotFound, IndexStoreError, PublishConflict
 from index_store.format import (
     DATA_FILES,
@@ -105,10 +106,6 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _error_code(exc: Exception) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
 class S3IndexStore:
     def __init__(
         self,
@@ -126,7 +123,7 @@ class S3IndexStore:
         self.refresh_seconds = refresh_seconds
         self.cache_root = Path(cache_dir) / hashlib.sha256(self.location.encode()).hexdigest()[:16]
         self.clock = clock
-        self._client = client
+        self._s3 = LazyClient.for_service("s3", client)
         self._base_etag: str | None = None  # the pointer ETag this writer first saw (_ABSENT: no pointer)
         self._base_pointer: Pointer | None = None
         self._bundle: IndexBundle | None = None
@@ -144,18 +141,14 @@ class S3IndexStore:
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("s3")
-        return self._client
+        return self._s3.get()
 
     # --- S3 calls, errors translated ------------------------------------------------------------
     def _key(self, *parts: str) -> str:
         return self.prefix + "/".join(parts)
 
     def _fail(self, exc: Exception, action: str, key: str) -> IndexStoreError:
-        code = _error_code(exc)
+        code = error_code(exc)
         where = f"s3://{self.bucket}/{key}"
         if code == "NoSuchBucket":
             return IndexStoreError(f"bucket {self.bucket} does not exist (index location {self.location})")
@@ -173,7 +166,7 @@ class S3IndexStore:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
             return response["Body"].read(), str(response.get("ETag", ""))
         except ClientError as exc:
-            if _error_code(exc) in ("NoSuchKey", "404"):
+            if error_code(exc) in ("NoSuchKey", "404"):
                 return None
             raise self._fail(exc, "GetObject", key) from exc
         except BotoCoreError as exc:
@@ -188,7 +181,7 @@ class S3IndexStore:
                 Bucket=self.bucket, Key=key, Body=data, ChecksumSHA256=checksum, **conditions
             )
         except ClientError as exc:
-            if _error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+            if error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
                 raise PublishConflict(f"s3://{self.bucket}/{key} changed while this ingest was publishing") from exc
             raise self._fail(exc, "PutObject", key) from exc
         except BotoCoreError as exc:

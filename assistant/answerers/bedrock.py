@@ -1,9 +1,9 @@
 """Claude on Amazon Bedrock through the Converse API: boto3 `bedrock-runtime.converse` (docs/decisions/0005).
 
 Request building (`assistant.prompt`) and reply parsing (`assistant.answerers.parse`) are pure; this module makes
-the one call between them, retries throttling with bounded backoff, and turns AWS errors into `AssistantError`s
-whose `operator_hint` names the model id and the IAM action. The endpoint comes from botocore's own settings
-(`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL`, the region): nothing here hard-codes one.
+the one call between them, retries throttling with bounded backoff (`core.retry`), and turns AWS errors into
+`AssistantError`s whose `operator_hint` names the model id and the IAM action. The endpoint comes from botocore's
+own settings (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL`, the region): nothing here hard-codes one.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.answerers.base import VerdictAnswerer
@@ -28,22 +29,15 @@ from assistant.followup import local_rewrite
 from assistant.model import Answer, Source, Turn
 from assistant.prompt import answer_request, guardrail_config, rewrite_request
 from core import metrics
+from core.aws import LazyClient, error_code, error_message
 from core.errors import ConfigError
+from core.retry import THROTTLING, RetriesExhausted, RetryPolicy, call_with_retries
 
 if TYPE_CHECKING:
     from assistant.config import AnswerConfig
 
 log = logging.getLogger(__name__)
 
-RETRYABLE = frozenset(
-    {
-        "ThrottlingException",
-        "TooManyRequestsException",
-        "ServiceUnavailableException",
-        "ModelNotReadyException",
-        "InternalServerException",
-    }
-)
 IAM_ACTION = "bedrock:InvokeModel"
 _MODEL_PROBLEM = re.compile(r"(?i)model identifier|inference profile|on-demand throughput|end of its life|model id")
 _NO_TOOLS = re.compile(r"(?i)tool")
@@ -51,10 +45,6 @@ _NO_TOOLS = re.compile(r"(?i)tool")
 
 class ConverseClient(Protocol):
     def converse(self, **kwargs: Any) -> Mapping[str, Any]: ...
-
-
-def backoff_delays(base: float, cap: float) -> Callable[[int], float]:
-    return lambda attempt: min(cap, base * (2**attempt))
 
 
 class BedrockAnswerer(VerdictAnswerer):
@@ -84,9 +74,18 @@ class BedrockAnswerer(VerdictAnswerer):
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.guardrail = guardrail_config(guardrail_id, guardrail_version)
-        self._client = client
-        self.retry_budget_s = retry_budget_s
-        self._delay = backoff_delays(backoff_base_s, backoff_cap_s)
+        # Retries are ours (bounded by retry_budget_s), so botocore makes exactly one attempt per call.
+        # A hung call must end well inside the Slack Lambda (60 s): 20 s is several times a slow Haiku answer.
+        self._runtime = LazyClient.for_service(
+            "bedrock-runtime",
+            client,
+            options={
+                "retries": {"mode": "standard", "total_max_attempts": 1},
+                "connect_timeout": 5,
+                "read_timeout": 20,
+            },
+        )
+        self.retry = RetryPolicy(budget_s=retry_budget_s, base_s=backoff_base_s, cap_s=backoff_cap_s, jitter_floor=0.5)
         self.sleep = sleep
         self.clock = clock
         self.jitter = jitter
@@ -111,19 +110,11 @@ class BedrockAnswerer(VerdictAnswerer):
 
     @property
     def client(self) -> ConverseClient:
-        if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            # Retries are ours (bounded by retry_budget_s), so botocore makes exactly one attempt per call.
-            # A hung call must end well inside the Slack Lambda (60 s): 20 s is several times a slow Haiku answer.
-            config = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=20)
-            self._client = boto3.client("bedrock-runtime", config=config)
-        return self._client
+        return self._runtime.get()
 
     @property
     def region(self) -> str:
-        meta = getattr(self._client, "meta", None)
+        meta = getattr(self.client, "meta", None) if self._runtime.created else None
         return str(getattr(meta, "region_name", "") or "")
 
     # --- the Answerer protocol -----------------------------------------------------------------------------------
@@ -183,50 +174,48 @@ class BedrockAnswerer(VerdictAnswerer):
         )
 
     def _call(self, request: Mapping[str, Any], *, retry: bool = True) -> Mapping[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, EndpointConnectionError
+        from botocore.exceptions import BotoCoreError, ClientError
 
-        started = self.clock()
-        attempt = 0
-        while True:
-            try:
-                response = self.client.converse(**request)
-                if not isinstance(response, Mapping):
-                    raise AnswererUnavailable("the model returned no reply", model_id=self.model_id)
-                return response
-            except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code", "")
-                message = exc.response.get("Error", {}).get("Message", "")
-                if code not in RETRYABLE:
-                    raise self._translate(code, message, bool(request.get("toolConfig"))) from exc
-                if code == "ThrottlingException":
-                    metrics.count(metrics.BEDROCK_THROTTLES)  # what the CDK app's throttling alarm reads
-                failure: Exception = exc
-            except (EndpointConnectionError, ConnectionError) as exc:
-                failure = exc
-            except BotoCoreError as exc:  # no credentials, read timeout, bad parameters: retrying will not help
-                raise AnswererUnavailable(
-                    "the answering model could not be reached",
-                    model_id=self.model_id,
-                    operator_hint=f"calling Bedrock model {self.model_id!r} failed: {exc}",
-                ) from exc
-            delay = self._delay(attempt) * (0.5 + 0.5 * self.jitter())
-            elapsed = self.clock() - started
-            if not retry or elapsed + delay > self.retry_budget_s:
-                raise ModelThrottled(
-                    "the answering model is busy",
-                    model_id=self.model_id,
-                    operator_hint=(
-                        f"Bedrock model {self.model_id!r} still throttled or unavailable after {attempt + 1} "
-                        f"attempt(s) in {elapsed:.1f}s ({type(failure).__name__}); raise the account's "
-                        "Converse/InvokeModel quota for this model or use a cross-region inference profile"
-                    ),
-                ) from failure
+        def converse() -> Mapping[str, Any]:
+            response = self.client.converse(**request)
+            if not isinstance(response, Mapping):
+                raise AnswererUnavailable("the model returned no reply", model_id=self.model_id)
+            return response
+
+        def retrying(exc: BaseException, attempts: int, delay: float) -> None:
             log.warning(
                 "bedrock busy, retrying",
-                extra={"model_id": self.model_id, "attempt": attempt + 1, "delay_s": round(delay, 2)},
+                extra={"model_id": self.model_id, "attempt": attempts, "delay_s": round(delay, 2)},
             )
-            self.sleep(delay)
-            attempt += 1
+
+        try:
+            return call_with_retries(
+                converse,
+                self.retry if retry else replace(self.retry, max_attempts=1),
+                clock=self.clock,
+                sleep=self.sleep,
+                rand=self.jitter,
+                on_failure=_count_throttle,
+                on_retry=retrying,
+            )
+        except RetriesExhausted as exc:
+            raise ModelThrottled(
+                "the answering model is busy",
+                model_id=self.model_id,
+                operator_hint=(
+                    f"Bedrock model {self.model_id!r} still throttled or unavailable after {exc.attempts} "
+                    f"attempt(s) in {exc.elapsed:.1f}s ({type(exc.last).__name__}); raise the account's "
+                    "Converse/InvokeModel quota for this model or use a cross-region inference profile"
+                ),
+            ) from exc.last
+        except ClientError as exc:
+            raise self._translate(error_code(exc), error_message(exc), bool(request.get("toolConfig"))) from exc
+        except BotoCoreError as exc:  # no credentials, bad parameters: retrying will not help
+            raise AnswererUnavailable(
+                "the answering model could not be reached",
+                model_id=self.model_id,
+                operator_hint=f"calling Bedrock model {self.model_id!r} failed: {exc}",
+            ) from exc
 
     def _translate(self, code: str, message: str, with_tools: bool) -> Exception:
         region = self.region or "the configured region"
@@ -259,6 +248,11 @@ class BedrockAnswerer(VerdictAnswerer):
             model_id=self.model_id,
             operator_hint=f"Bedrock Converse with model {self.model_id!r} failed: {code}: {message}",
         )
+
+
+def _count_throttle(exc: BaseException) -> None:
+    if error_code(exc) == THROTTLING:
+        metrics.count(metrics.BEDROCK_THROTTLES)  # what the CDK app's throttling alarm reads
 
 
 class _ToolsUnsupported(AssistantError):

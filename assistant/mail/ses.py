@@ -8,11 +8,11 @@ standard overrides (AWS_ENDPOINT_URL_SESV2, then AWS_ENDPOINT_URL). Every failur
 from __future__ import annotations
 
 import re
-import threading
 from typing import TYPE_CHECKING, Any
 
 from assistant.exceptions import MailError
 from assistant.mail.compose import EmailContent
+from core.aws import LazyClient, error_code, error_message, http_status
 
 if TYPE_CHECKING:
     from assistant.mail.config import MailConfig
@@ -70,18 +70,13 @@ def describe_failure(code: str, message: str, status: int | None = None) -> str:
     return f"{kind} ({code}): {message}".rstrip(": ")
 
 
-def _default_client() -> Any:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
-    return boto3.client("sesv2", config=config)
-
-
 class SesMailer:
     def __init__(self, client: Any | None = None, *, configuration_set: str = "") -> None:
-        self._client = client
-        self._lock = threading.Lock()
+        self._sesv2 = LazyClient.for_service(
+            "sesv2",
+            client,
+            options={"retries": {"mode": "standard", "max_attempts": 3}, "connect_timeout": 3, "read_timeout": 10},
+        )
         self.configuration_set = configuration_set
 
     @classmethod
@@ -90,11 +85,7 @@ class SesMailer:
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            with self._lock:  # boto3's default session is not thread-safe
-                if self._client is None:
-                    self._client = _default_client()
-        return self._client
+        return self._sesv2.get()
 
     def send(self, email: EmailContent) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -103,10 +94,8 @@ class SesMailer:
         try:
             response = self.client.send_email(**request)
         except ClientError as exc:
-            err = exc.response.get("Error", {})
-            code = err.get("Code", "") or "ClientError"
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            raise MailError(describe_failure(code, err.get("Message", ""), status), code=code) from exc
+            code = error_code(exc) or "ClientError"
+            raise MailError(describe_failure(code, error_message(exc), http_status(exc)), code=code) from exc
         except BotoCoreError as exc:
             code = exc.__class__.__name__
             raise MailError(f"SES is unreachable ({code}): {exc}", code=code) from exc

@@ -3,8 +3,9 @@
 Titan v2 embeds one text per call (no batch API), so `embed_documents` runs a bounded pool of concurrent calls.
 Requests ask for normalised vectors of the configured dimension (256, 512 or 1024).
 
-Errors: throttling, service unavailable, model timeouts and 5xx are retried with exponential backoff and jitter
-(injected `sleep`; botocore's own retries are off so the calls counted are the calls made). AccessDenied and
+Errors: throttling, service unavailable, model timeouts, 5xx and connection errors are retried with exponential
+backoff and jitter (`core.retry`, injected `sleep`; botocore's own retries are off so the calls counted are the calls
+made). AccessDenied and
 "model not enabled" stop the run with a message naming the model id and the IAM action. Endpoints come only from
 botocore's standard settings (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL`), never from code.
 """
@@ -23,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core import metrics
+from core.aws import LazyClient, error_code, error_message, http_status
+from core.retry import THROTTLING, RetriesExhausted, RetryPolicy, call_with_retries
 from ingest.embedders.base import normalise
 from ingest.exceptions import EmbeddingAccessDenied, EmbeddingError
 
@@ -31,16 +34,6 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL = "amazon.titan-embed-text-v2:0"
 DIMENSIONS = (256, 512, 1024)
-RETRYABLE = frozenset(
-    {
-        "ThrottlingException",
-        "ServiceUnavailableException",
-        "ModelTimeoutException",
-        "ModelNotReadyException",
-        "InternalServerException",
-        "ServiceQuotaExceededException",
-    }
-)
 MAX_INPUT_CHARS = 50_000  # Titan v2 accepts up to 8,192 tokens / 50,000 characters
 
 
@@ -132,6 +125,7 @@ class TitanEmbedder:
         base_delay: float = 0.5,
         max_delay: float = 20.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
         emit_metrics: bool = False,
     ) -> None:
@@ -145,11 +139,20 @@ class TitanEmbedder:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.sleep = sleep
+        self.clock = clock
         self.rng = rng
         self.emit_metrics = emit_metrics  # the ingest job emits its own totals; the answering path sets this
         self.stats = EmbedStats()
-        self._client = client
-        self._client_lock = threading.Lock()
+        self._runtime = LazyClient.for_service(
+            "bedrock-runtime",
+            client,
+            options={
+                "retries": {"total_max_attempts": 1},  # our retries: counted, with backoff and jitter
+                "max_pool_connections": max(10, self.concurrency + 2),
+                "connect_timeout": 10,
+                "read_timeout": 60,
+            },
+        )
 
     @classmethod
     def from_config(cls, config: EmbedderConfig) -> TitanEmbedder:
@@ -157,21 +160,14 @@ class TitanEmbedder:
 
     @property
     def client(self) -> Any:
-        with self._client_lock:
-            if self._client is None:
-                import boto3
-                from botocore.config import Config
+        return self._runtime.get()
 
-                self._client = boto3.client(
-                    "bedrock-runtime",
-                    config=Config(
-                        retries={"total_max_attempts": 1},  # our retries: counted, with backoff and jitter
-                        max_pool_connections=max(10, self.concurrency + 2),
-                        connect_timeout=10,
-                        read_timeout=60,
-                    ),
-                )
-            return self._client
+    @property
+    def retry(self) -> RetryPolicy:
+        """At most `max_attempts` calls per text; waits of half to all of min(max_delay, base_delay * 2**n)."""
+        return RetryPolicy(
+            max_attempts=self.max_attempts, base_s=self.base_delay, cap_s=self.max_delay, jitter_floor=0.5
+        )
 
     def _region(self) -> str:
         try:
@@ -183,43 +179,45 @@ class TitanEmbedder:
         from botocore.exceptions import BotoCoreError, ClientError
 
         body = build_request(text, self.dimension)
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                response = self.client.invoke_model(
-                    modelId=self.model_id, body=body, contentType="application/json", accept="application/json"
-                )
-                vector, tokens = parse_response(response["body"].read(), self.dimension)
-            except ClientError as exc:
-                error = exc.response.get("Error", {})
-                code, message = str(error.get("Code", "")), str(error.get("Message", ""))
-                status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-                if code in RETRYABLE or status in (429, 500, 502, 503, 504):
-                    self.stats.add(throttles=int(code == "ThrottlingException"))
-                    if self.emit_metrics and code == "ThrottlingException":  # answering path: count it now
-                        metrics.count(metrics.BEDROCK_THROTTLES)
-                    if attempt == self.max_attempts:
-                        raise EmbeddingError(
-                            f"Bedrock kept answering {code or status} for {self.model_id} after {attempt} attempts; "
-                            "lower HELPDESK_EMBED_CONCURRENCY or raise the account's Titan quota"
-                        ) from exc
-                    self.stats.add(retries=1)
-                    self.sleep(self._delay(attempt))
-                    continue
-                kind = EmbeddingAccessDenied if code == "AccessDeniedException" else EmbeddingError
-                raise kind(fatal_message(code, message, self.model_id, self._region())) from exc
-            except BotoCoreError as exc:  # connection errors, read timeouts
-                if attempt == self.max_attempts:
-                    raise EmbeddingError(f"cannot reach Bedrock for {self.model_id}: {exc}") from exc
-                self.stats.add(retries=1)
-                self.sleep(self._delay(attempt))
-                continue
-            self.stats.add(calls=1, tokens=tokens)
-            return vector
-        raise AssertionError("unreachable")
 
-    def _delay(self, attempt: int) -> float:
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        return ceiling / 2 + self.rng() * ceiling / 2
+        def invoke() -> tuple[np.ndarray, int]:
+            response = self.client.invoke_model(
+                modelId=self.model_id, body=body, contentType="application/json", accept="application/json"
+            )
+            return parse_response(response["body"].read(), self.dimension)
+
+        try:
+            vector, tokens = call_with_retries(
+                invoke,
+                self.retry,
+                clock=self.clock,
+                sleep=self.sleep,
+                rand=self.rng,
+                on_failure=self._count_throttle,
+                on_retry=lambda exc, attempts, delay: self.stats.add(retries=1),
+            )
+        except RetriesExhausted as exc:
+            if isinstance(exc.last, ClientError):
+                raise EmbeddingError(
+                    f"Bedrock kept answering {error_code(exc.last) or http_status(exc.last)} for {self.model_id} "
+                    f"after {exc.attempts} attempts; lower HELPDESK_EMBED_CONCURRENCY or raise the account's "
+                    "Titan quota"
+                ) from exc.last
+            raise EmbeddingError(f"cannot reach Bedrock for {self.model_id}: {exc.last}") from exc.last
+        except ClientError as exc:
+            code = error_code(exc)
+            kind = EmbeddingAccessDenied if code == "AccessDeniedException" else EmbeddingError
+            raise kind(fatal_message(code, error_message(exc), self.model_id, self._region())) from exc
+        except BotoCoreError as exc:  # no credentials, bad parameters: no retry helps
+            raise EmbeddingError(f"cannot reach Bedrock for {self.model_id}: {exc}") from exc
+        self.stats.add(calls=1, tokens=tokens)
+        return vector
+
+    def _count_throttle(self, exc: BaseException) -> None:
+        if error_code(exc) == THROTTLING:
+            self.stats.add(throttles=1)
+            if self.emit_metrics:  # answering path: count it now
+                metrics.count(metrics.BEDROCK_THROTTLES)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -266,7 +266,6 @@ def test_unreachable_endpoint_is_retried_within_the_budget_then_answers_politely
     with socket.socket() as s:  # a port with nothing listening
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    assistant.answerer._client = None
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", f"http://127.0.0.1:{port}")
     start = clock.now
     result = assistant.ask(VPN_Q)

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from fakes.bedrock import FakeError
+from fakes.bedrock import FakeError, throttle
+from fakes.clock import FakeClock
 from support import ROOT
 
 from assistant.exceptions import RerankError
@@ -35,6 +36,24 @@ def test_rerank_request_and_reply_shape(fake_bedrock) -> None:
         "bedrockRerankingConfiguration": {"numberOfResults": 2, "modelConfiguration": {"modelArn": ARN}},
     }
     assert [i for i, _ in order] == [1, 0]
+
+
+def test_a_throttled_rerank_is_retried_once(fake_bedrock, clock: FakeClock) -> None:
+    reranker = BedrockReranker(ARN, sleep=clock.sleep, clock=clock, jitter=lambda: 1.0)
+    fake_bedrock.script(throttle())
+    assert [i for i, _ in reranker.rerank("printer", ["wifi", "printer"], 2)] == [1, 0]
+    assert [c.operation for c in fake_bedrock.calls] == ["rerank", "rerank"] and clock.sleeps == [1.0]
+    fake_bedrock.script(throttle(), throttle())
+    with pytest.raises(RerankError, match=r"ThrottlingException.*bedrock:Rerank"):
+        reranker.rerank("printer", ["wifi", "printer"], 2)
+    assert len(fake_bedrock.calls) == 4 and clock.sleeps == [1.0, 1.0]
+
+
+def test_rerank_access_denied_is_not_retried(fake_bedrock, clock: FakeClock) -> None:
+    fake_bedrock.script(FakeError("AccessDeniedException", 403, "not allowed"))
+    with pytest.raises(RerankError, match="AccessDeniedException: not allowed"):
+        BedrockReranker(ARN, sleep=clock.sleep, clock=clock).rerank("printer", ["wifi", "printer"], 2)
+    assert len(fake_bedrock.calls) == 1 and clock.sleeps == []
 
 
 def test_rerank_reply_parsing_is_defensive() -> None:

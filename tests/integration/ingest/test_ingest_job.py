@@ -12,6 +12,7 @@ from fakes.titan import TitanFake
 from support import SAMPLE_EXPORT
 
 import handler
+from core.retry import RetryPolicy
 from index_store.s3 import S3IndexStore
 from ingest import job
 from ingest.exceptions import ConfluenceUnavailable, SourceError
@@ -136,7 +137,7 @@ def test_titan_throttling_is_counted_for_the_bedrock_alarm(
 ) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "ITHelpdesk")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "it-helpdesk")
-    monkeypatch.setattr("ingest.embedders.bedrock.TitanEmbedder._delay", lambda self, attempt: 0.0)
+    monkeypatch.setattr("ingest.embedders.bedrock.TitanEmbedder.retry", RetryPolicy(max_attempts=8, cap_s=0.0))
     bedrock.script(["ThrottlingException"] * 3 + ["ServiceUnavailableException"])
     result = handler.ingest_handler({"full": False}, CONTEXT)
     assert result["embed_throttles"] == 3 and result["embed_retries"] == 4 and result["mode"] == "incremental"

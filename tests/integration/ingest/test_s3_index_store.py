@@ -35,6 +35,16 @@ def ingest(tmp_path: Path, store: S3IndexStore, objs: list[dict], **options):
     return run_ingest(ExportSource(folder), HashEmbedder(), store, IngestOptions(index_type="sq8", **options))
 
 
+class Switchable:
+    """An injected S3 client whose connection the test can cut: every call goes to `client`."""
+
+    def __init__(self, client: object) -> None:
+        self.client = client
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.client, name)
+
+
 def store(tmp_path: Path, name: str = "cache", **kw) -> S3IndexStore:
     return S3IndexStore(LOCATION, cache_dir=tmp_path / name, **kw)
 
@@ -247,12 +257,13 @@ def test_reader_keeps_serving_when_s3_is_briefly_unreachable(bucket: str, tmp_pa
 
     version = ingest(tmp_path, store(tmp_path, "w"), pages()).index_version
     clock = FakeClock()
-    reader = store(tmp_path, refresh_seconds=10, clock=clock)
+    s3 = Switchable(boto3.client("s3"))
+    reader = store(tmp_path, refresh_seconds=10, clock=clock, client=s3)
     assert reader.load().version == version
-    reader._client = boto3.client(
+    s3.client = boto3.client(
         "s3", endpoint_url="http://127.0.0.1:9", config=Config(retries={"total_max_attempts": 1}, connect_timeout=1)
     )
     clock.advance(11)
     assert reader.load().version == version
     with pytest.raises(IndexStoreError, match="cannot reach S3"):
-        store(tmp_path, "cold", client=reader._client).load()
+        store(tmp_path, "cold", client=s3).load()
