@@ -7,31 +7,12 @@ import email
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from email import policy
 from pathlib import Path
 from typing import Any
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
-
-
-class FakeClock:
-    """A settable UTC clock for the stores' `clock` parameter."""
-
-    def __init__(self, start: datetime = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> str:
-        self.now += timedelta(**delta)
-        return self.stamp
-
-    @property
-    def stamp(self) -> str:
-        return self.now.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @contextmanager

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes.aws import FakeClock, SentMail, SesRecorder, read_outbox, ses_client
+from fakes.aws import SentMail, SesRecorder, read_outbox, ses_client
+from fakes.clock import FakeClock
 
 from assistant.exceptions import MailError
 from assistant.mail.compose import MAX_QUESTION_IN_EMAIL, compose_requester_confirmation, compose_ticket_email
@@ -156,7 +157,7 @@ def test_without_a_usable_requester_email_only_it_is_emailed(mail: MailBackend, 
 
 def test_failing_then_recovering_sends_exactly_once(mail: MailBackend, tmp_path: Path) -> None:
     clock = FakeClock()
-    store = SqliteTicketStore(tmp_path / "t.sqlite3", clock=clock)
+    store = SqliteTicketStore(tmp_path / "t.sqlite3", clock=clock.utc)
     t = store.create(ticket(ticket_id="", created_at="", updated_at=""))
     mail.break_sending()
     failed = deliver(store, mail.mailer, t, sender=SENDER, it_queue=IT)
@@ -164,15 +165,15 @@ def test_failing_then_recovering_sends_exactly_once(mail: MailBackend, tmp_path:
     assert mail.failure_code in failed.ticket.email_status
     assert store.get(t.ticket_id).question == t.question  # the ticket is kept
     clock.advance(minutes=10)
-    still = run_sweep(store, mail.mailer, sender=SENDER, it_queue=IT, clock=clock)
+    still = run_sweep(store, mail.mailer, sender=SENDER, it_queue=IT, clock=clock.utc)
     assert (still["owed"], still["sent"], still["failed"], still["failed_ids"]) == (1, 0, 1, [t.ticket_id])
     assert mail.sent() == []
     mail.repair()
     clock.advance(minutes=10)
-    recovered = run_sweep(store, mail.mailer, sender=SENDER, it_queue=IT, clock=clock)
+    recovered = run_sweep(store, mail.mailer, sender=SENDER, it_queue=IT, clock=clock.utc)
     assert (recovered["sent"], recovered["failed"]) == (1, 0)
     clock.advance(minutes=10)
-    assert run_sweep(store, mail.mailer, sender=SENDER, it_queue=IT, clock=clock)["owed"] == 0
+    assert run_sweep(store, mail.mailer, sender=SENDER, it_queue=IT, clock=clock.utc)["owed"] == 0
     sent = mail.sent()
     assert sorted(m.to[0] for m in sent) == [IT, "zoe@example.com"]  # each email exactly once
     assert store.get(t.ticket_id).email_status == "sent"

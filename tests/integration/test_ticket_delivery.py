@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes.aws import FakeClock, SesFaults, SesRecorder, dynamo_client, linearizable_dynamodb, read_outbox, ses_client
+from fakes.aws import SesFaults, SesRecorder, dynamo_client, linearizable_dynamodb, read_outbox, ses_client
+from fakes.clock import FakeClock
 from fakes.lambda_context import LambdaContext
 from fakes.mail import FlakyMailer
 
@@ -51,7 +52,7 @@ class Deployment:
         )
 
     def sweep(self, **kw: Any) -> dict[str, Any]:
-        return run_sweep(self.store, self.mailer, sender=SENDER, it_queue=IT, clock=self.clock, **kw)
+        return run_sweep(self.store, self.mailer, sender=SENDER, it_queue=IT, clock=self.clock.utc, **kw)
 
 
 @pytest.fixture(params=["local", "aws"])
@@ -59,7 +60,7 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deplo
     clock = FakeClock()
     if request.param == "local":
         mailer = FlakyMailer(OutboxMailer(tmp_path / "outbox"))
-        store = SqliteTicketStore(tmp_path / "tickets.sqlite3", clock=clock)
+        store = SqliteTicketStore(tmp_path / "tickets.sqlite3", clock=clock.utc)
         yield Deployment("local", store, mailer, mailer, lambda: read_outbox(tmp_path / "outbox"), clock)
         return
     from moto import mock_aws
@@ -69,7 +70,7 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deplo
         init_table(TicketsConfig(table=TABLE), client=dynamo, sleep=lambda s: None)
         ses.create_email_identity(EmailIdentity=SENDER)
         recorder, faults = SesRecorder(ses), SesFaults(ses)
-        store = DynamoTicketStore(TABLE, client=dynamo, clock=clock)
+        store = DynamoTicketStore(TABLE, client=dynamo, clock=clock.utc)
         yield Deployment("aws", store, SesMailer(ses), faults, recorder.sent, clock)
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes.aws import FakeClock, dynamo_client, legacy_items
+from fakes.aws import dynamo_client, legacy_items
+from fakes.clock import FakeClock
 
 from assistant.exceptions import InvalidTransition, TicketError, TicketNotFound
 from assistant.tickets.base import Ticket, derived_ticket_id
@@ -68,14 +69,14 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     clock = FakeClock()
     if request.param == "sqlite":
         path = tmp_path / "tickets.sqlite3"
-        yield Backend("sqlite", SqliteTicketStore(path, clock=clock), clock, path)
+        yield Backend("sqlite", SqliteTicketStore(path, clock=clock.utc), clock, path)
         return
     from moto import mock_aws
 
     with mock_aws():
         client = dynamo_client()
         init_table(TicketsConfig(table=TABLE), client=client, sleep=lambda s: None)
-        yield Backend("dynamodb", DynamoTicketStore(TABLE, client=client, clock=clock), clock, client)
+        yield Backend("dynamodb", DynamoTicketStore(TABLE, client=client, clock=clock.utc), clock, client)
 
 
 def full_ticket(**kw: Any) -> Ticket:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes.aws import FakeClock, bare_table, dynamo_client, legacy_items, moto_server
+from fakes.aws import bare_table, dynamo_client, legacy_items, moto_server
+from fakes.clock import FakeClock
 from support import ROOT
 
 from assistant.tickets.base import Ticket
@@ -70,7 +71,7 @@ def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Cli:
     clock = FakeClock()
     if request.param == "sqlite":
         home = tmp_path / "home"
-        store = SqliteTicketStore(home / "tickets.sqlite3", clock=clock)
+        store = SqliteTicketStore(home / "tickets.sqlite3", clock=clock.utc)
         return Cli("sqlite", {"HELPDESK_HOME": str(home)}, store, home / "tickets.sqlite3")
     url = request.getfixturevalue("endpoint")
     table = f"tickets-{uuid.uuid4().hex[:8]}"
@@ -78,7 +79,7 @@ def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Cli:
     out = run(env, "init-table").stdout
     assert f"Table {table} at {url}: created." in out and "by_requester (requester_id, created_at)" in out
     client = dynamo_client(url)
-    return Cli("dynamodb", env, DynamoTicketStore(table, client=client, clock=clock), client)
+    return Cli("dynamodb", env, DynamoTicketStore(table, client=client, clock=clock.utc), client)
 
 
 def seed(cli: Cli) -> list[Ticket]:

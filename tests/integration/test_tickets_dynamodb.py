@@ -6,7 +6,8 @@ import socket
 from decimal import Decimal
 
 import pytest
-from fakes.aws import FakeClock, bare_table, dynamo_client, legacy_items
+from fakes.aws import bare_table, dynamo_client, legacy_items
+from fakes.clock import FakeClock
 
 from assistant.exceptions import TicketError
 from assistant.tickets.base import Ticket, derived_ticket_id, new_ticket_id
@@ -61,7 +62,7 @@ def test_init_table_adopts_the_existing_table_with_its_57_items() -> None:
             client.put_item(TableName=TABLE, Item=item)
         message = init_table(TicketsConfig(table=TABLE), client=client, sleep=no_sleep)
         assert ": adopted, added by_requester, by_status." in message
-        store = DynamoTicketStore(TABLE, client=client, clock=FakeClock())
+        store = DynamoTicketStore(TABLE, client=client, clock=FakeClock().utc)
         new = store.create(Ticket("", "New after adoption", requester_id="U1"))
         assert len(store.list(limit=500)) == 58
         assert [t.ticket_id for t in store.list(requester="U1")] == [new.ticket_id]
