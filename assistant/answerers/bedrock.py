@@ -50,8 +50,6 @@ class ConverseClient(Protocol):
 class BedrockAnswerer(VerdictAnswerer):
     """Answers from numbered sources with Claude (or any Converse model with tool use) on Bedrock."""
 
-    gives_verdict = True  # returns a sufficiency verdict: the service skips the call when none could help
-
     def __init__(
         self,
         model_id: str,
