@@ -1,5 +1,12 @@
 """Answering in Slack: post "Looking into it…", ask the assistant (or open a ticket), and turn that message into
-the answer with its buttons. The answer record the buttons need is saved before the answer is shown."""
+the answer with its buttons. The answer record the buttons need is saved before the answer is shown.
+
+A question never stays at "Looking into it…": whatever fails once the placeholder is up (the answerer, the
+throttling budget, the ticket store, a bug), the placeholder becomes an answer, a ticket notice, an apology with a
+ticket, or a plain apology when even the ticket failed. The placeholder is recorded (a `pending` answer record)
+as soon as it is posted, so a delivery that takes over from one that died updates that same message instead of
+posting a second one; if the first delivery had already settled the answer, the takeover only shows it.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +33,7 @@ if TYPE_CHECKING:  # the answering pipeline (numpy, FAISS) is imported only by t
 log = logging.getLogger("helpdesk.slack")
 
 OpenTicket = Callable[[TicketRequest, str], "Ticket | None"]  # (request, Slack key): None when it failed
+PENDING = "pending"  # the decision of an answer record whose placeholder is posted but not yet answered
 
 
 @dataclass(kw_only=True, eq=False)
@@ -44,18 +52,9 @@ class AnsweringFlow:
         except InvalidQuestion as exc:
             record.answer, record.decision = str(exc), Decision.INVALID
             return record
-        except Exception as exc:  # the answerer or the index failed: hand it to IT
+        except Exception as exc:  # the answerer, the throttling budget or the index failed: hand it to IT
             log.warning("answering failed", extra={"error": exc.__class__.__name__})
-            who = self.directory.requester(api, where.user_id, where.channel, where.thread_ts)
-            ticket = self.open_ticket(TicketRequest(question, "error", who), key)
-            record.answer = (
-                messages.TROUBLE_ANSWERING.format(ticket_id=ticket.ticket_id)
-                if ticket
-                else messages.SLACK_CANNOT_ANSWER_NOW.format(it_email=self.it_email)
-            )
-            record.decision = Decision.TICKET
-            record.ticket_id = ticket.ticket_id if ticket else None
-            return record
+            return self.trouble(api, key, record, where)
         record.answer = result.answer
         record.draft_answer = result.draft_answer or result.answer
         record.sources = [s.to_json() for s in result.sources]
@@ -75,6 +74,26 @@ class AnsweringFlow:
             if ticket is not None:
                 record.answer = messages.TICKET_OPENED.format(ticket_id=ticket.ticket_id)
                 record.ticket_id = ticket.ticket_id
+            else:  # the store failed: say so, and where to go instead
+                record.answer = f"{record.answer} {messages.SLACK_TICKET_FAILED.format(it_email=self.it_email)}"
+        return record
+
+    def trouble(self, api: SlackApi, key: str, record: AnswerRecord, where: Requester) -> AnswerRecord:
+        """The apology for a question that could not be answered: with a ticket (reason "error"), or plain when
+        even the ticket failed. Never raises."""
+        record.decision, record.sources, record.confidence = Decision.TICKET, [], None
+        ticket: Ticket | None = None
+        try:
+            who = self.directory.requester(api, where.user_id, where.channel, where.thread_ts)
+            ticket = self.open_ticket(TicketRequest(record.question, "error", who), key)
+        except Exception as exc:
+            log.error("ticket for a failed answer not opened", extra={"error": exc.__class__.__name__})
+        record.answer = (
+            messages.TROUBLE_ANSWERING.format(ticket_id=ticket.ticket_id)
+            if ticket
+            else messages.SLACK_CANNOT_ANSWER_NOW.format(it_email=self.it_email)
+        )
+        record.ticket_id = ticket.ticket_id if ticket else None
         return record
 
     def answer_into(
@@ -90,34 +109,38 @@ class AnsweringFlow:
         history: list[Turn],
         header: str = "",
     ) -> Posted | None:
-        """Post "Looking into it…", answer, and update that message in place with the answer and its buttons."""
-        looking = f"{header}\n{messages.SLACK_LOOKING}" if header else messages.SLACK_LOOKING
-        placeholder = api.post(channel, looking, bk.text_message(looking)[1], thread_ts=thread_ts)
-        if placeholder is None:
-            job.outcome = f"cannot post: {api.last_error}"
-            return None
-        thread = thread_ts or placeholder.ts
-        where = Requester(user_id=user, channel=placeholder.channel, thread_ts=thread)
-        record = self.ask(api, key, question, history, where)
+        """Post "Looking into it…" (or find the one an earlier delivery of `key` posted), answer, and update that
+        message in place with the answer and its buttons."""
         ref = answer_ref(key)
-        record.channel, record.thread_ts, record.answer_ts = placeholder.channel, thread, placeholder.ts
+        prior = self._prior(ref)
+        if prior is not None:  # an earlier delivery of this question died after posting its placeholder
+            placeholder = Posted(prior.channel, prior.answer_ts)
+            thread = prior.thread_ts or placeholder.ts
+            job.outcome = "resumed"
+        else:
+            looking = f"{header}\n{messages.SLACK_LOOKING}" if header else messages.SLACK_LOOKING
+            posted = api.post(channel, looking, bk.text_message(looking)[1], thread_ts=thread_ts)
+            if posted is None:
+                job.outcome = f"cannot post: {api.last_error}"
+                return None
+            placeholder, thread = posted, thread_ts or posted.ts
+            pending = AnswerRecord(question=question, user=user, decision=PENDING)
+            pending.channel, pending.thread_ts, pending.answer_ts = placeholder.channel, thread, placeholder.ts
+            self._save(ref, pending)
+        if prior is not None and prior.decision != PENDING:
+            record = prior  # settled and saved already: only showing it was lost
+        else:
+            where = Requester(user_id=user, channel=placeholder.channel, thread_ts=thread)
+            try:
+                record = self.ask(api, key, question, history, where)
+            except Exception as exc:  # a bug after the ack: the person still hears back
+                log.exception("answering flow failed", extra={"error": exc.__class__.__name__})
+                record = self.trouble(api, key, AnswerRecord(question=question, user=user), where)
+            record.channel, record.thread_ts, record.answer_ts = placeholder.channel, thread, placeholder.ts
+            self._save(ref, record)
         job.decision = str(record.decision)
         job.ticket_id = str(record.ticket_id or "")
-        try:
-            self.feedback.save_answer(ref, record)
-        except Exception as exc:  # the answer still goes out; only its buttons will lack context
-            log.warning("saving the answer record failed", extra={"error": exc.__class__.__name__})
-        if record.decision == Decision.INVALID:
-            text, blocks = bk.text_message(bk.escape(record.answer))
-        else:
-            text, blocks = bk.answer_message(
-                record.answer,
-                record.sources,
-                ref=ref,
-                decision=record.decision,
-                ticket_id=record.ticket_id,
-                header=header,
-            )
+        text, blocks = self._render(record, ref, header)
         if not api.update(placeholder.channel, placeholder.ts, text, blocks):
             posted = api.post(placeholder.channel, text, blocks, thread_ts=thread_ts)
             if posted is None:
@@ -125,3 +148,34 @@ class AnsweringFlow:
                 return None
             return posted
         return placeholder
+
+    def _prior(self, ref: str) -> AnswerRecord | None:
+        """The record an earlier delivery of the same question left, when it had posted its placeholder."""
+        try:
+            record = self.feedback.get_answer(ref)
+        except Exception as exc:  # no record to go on: answer afresh
+            log.warning("reading the answer record failed", extra={"error": exc.__class__.__name__})
+            return None
+        return record if record is not None and record.answer_ts and record.channel else None
+
+    def _save(self, ref: str, record: AnswerRecord) -> None:
+        try:
+            self.feedback.save_answer(ref, record)
+        except Exception as exc:  # the answer still goes out; only its buttons (or a takeover) will lack context
+            log.warning("saving the answer record failed", extra={"error": exc.__class__.__name__})
+
+    def _render(self, record: AnswerRecord, ref: str, header: str) -> tuple[str, list[dict]]:
+        try:
+            if record.decision == Decision.INVALID:
+                return bk.text_message(bk.escape(record.answer))
+            return bk.answer_message(
+                record.answer,
+                record.sources,
+                ref=ref,
+                decision=record.decision,
+                ticket_id=record.ticket_id,
+                header=header,
+            )
+        except Exception as exc:  # an answer Block Kit cannot carry: apologise rather than leave the placeholder
+            log.exception("rendering the answer failed", extra={"error": exc.__class__.__name__})
+            return bk.text_message(bk.escape(record.answer or messages.TROUBLE_ANSWERING_NO_TICKET))

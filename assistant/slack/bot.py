@@ -43,7 +43,10 @@ if TYPE_CHECKING:  # the answering pipeline (numpy, FAISS) is imported only by t
 
 log = logging.getLogger("helpdesk.slack")
 
-LEASE_SECONDS = 120.0  # an in-progress claim older than this belonged to a delivery that died (> worker timeout)
+# An in-progress claim older than this belonged to a delivery that died. It must exceed the worker's timeout (60 s
+# by default), and stay close enough to it that a Lambda retry (a minute after a failure) waits out the rest of the
+# lease within its own time (assistant/slack/jobs.py WAIT_POLLS).
+LEASE_SECONDS = 90.0
 
 T = TypeVar("T")
 
@@ -91,7 +94,7 @@ class HelpdeskBot:
         self.clock = clock
         self._assistant = _Once(assistant)
         self._desk = _Once(desk)
-        self.jobs = JobRunner(ledger, lease_seconds=config.lease_seconds)
+        self.jobs = JobRunner(ledger, lease_seconds=config.lease_seconds, sleep=lambda s: self.sleep(s))
         self.directory = SlackDirectory(config.it_group, clock=lambda: self.clock())
         self.answering = AnsweringFlow(
             assistant=self.assistant,
