@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -38,6 +39,7 @@ class EmailStatus(StrEnum):
 
 # Plain strings (not enum members): argparse shows choices with repr().
 STATUSES: tuple[str, ...] = tuple(s.value for s in TicketStatus)
+_STATUS_WORDS = re.compile(r"[\s_-]+")
 OPEN_STATUSES: tuple[str, ...] = (TicketStatus.OPEN.value, TicketStatus.IN_PROGRESS.value)
 REASONS = ("low_confidence", "user_requested", "not_helpful", "error")
 # Crockford base32 without I, L, O, U: unambiguous when read aloud or retyped.
@@ -106,6 +108,30 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def normalise_status(value: Any) -> str:
+    """A stored status in our vocabulary (pure): older items wrote "OPEN", "In Progress", "in-progress"; those
+    read as "open", "in_progress". Anything else (a number, "done", a set) is "" - no status of ours, which may
+    move to any status."""
+    if not isinstance(value, str):
+        return ""
+    word = _STATUS_WORDS.sub("_", value.strip().lower())
+    return word if word in STATUSES else ""
+
+
+def status_spellings(status: str) -> tuple[str, ...]:
+    """The spellings an older item may have stored `status` under, ours first (pure): for the status index."""
+    spaced = status.replace("_", " ")
+    variants = (status, status.upper(), status.title(), spaced, spaced.upper(), spaced.title(), spaced.capitalize())
+    return tuple(dict.fromkeys((*variants, status.replace("_", "-"), status.replace("_", "-").upper())))
+
+
+def _history(value: Any) -> list[dict[str, str]]:
+    """Status changes as plain text records: {"status", "by", "at"} and, on a resolve, "note"."""
+    if not isinstance(value, list | tuple):
+        return []
+    return [{str(k): _text(v) for k, v in entry.items()} for entry in value if isinstance(entry, Mapping)]
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None or value == "":
         return None
@@ -153,6 +179,10 @@ class Ticket:
     updated_at: str = ""
     idempotency_key: str = ""
     email_status: str = EmailStatus.PENDING
+    resolution_note: str = ""  # what IT did, told to the requester
+    draft_url: str = ""  # the knowledge-base draft page made from this ticket
+    draft_error: str = ""  # why that draft could not be made (the ticket stays resolved)
+    history: list[dict[str, str]] = field(default_factory=list)  # {"status", "by", "at"[, "note"]}, oldest first
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -160,7 +190,8 @@ class Ticket:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Ticket:
         """Tolerant of older items: unknown keys are ignored, values of the wrong type are coerced, and missing
-        fields are blank (a missing status or email_status stays blank rather than claiming "open"/"pending")."""
+        fields are blank (a missing status or email_status stays blank rather than claiming "open"/"pending").
+        Statuses are normalised (`normalise_status`): an older "OPEN" is "open", a numeric status is blank."""
         values: dict[str, Any] = {}
         for f in fields(cls):
             if data.get(f.name) is None:
@@ -170,6 +201,10 @@ class Ticket:
                 values[f.name] = _sources(raw)
             elif f.name == "confidence":
                 values[f.name] = _number(raw)
+            elif f.name == "history":
+                values[f.name] = _history(raw)
+            elif f.name == "status":
+                values[f.name] = normalise_status(raw)
             else:
                 values[f.name] = _text(raw)
         for blank in ("question", "status", "reason", "email_status"):
@@ -221,8 +256,17 @@ class TicketStore(Protocol):
     def get(self, ticket_id: str) -> Ticket: ...
 
     def list(
-        self, *, status: str | None = None, requester: str | None = None, limit: int = 100
-    ) -> Sequence[Ticket]: ...
+        self,
+        *,
+        status: str | None = None,
+        requester: str | None = None,
+        limit: int = 100,
+        created_before: str | None = None,
+        created_after: str | None = None,
+    ) -> Sequence[Ticket]:
+        """Newest first. `status` matches normalised statuses (an older "OPEN" is open); `created_before` /
+        `created_after` (ISO-8601 UTC text, exclusive / inclusive) bound created_at, and leave out undated items."""
+        ...
 
     def update(self, ticket_id: str, **changes: Any) -> Ticket: ...
 
@@ -232,7 +276,8 @@ class TicketOutbox(Protocol):
 
     def update_if(self, ticket_id: str, when: Mapping[str, Collection[str]], **changes: Any) -> Ticket | None:
         """Compare-and-set: apply `changes` only if every field in `when` holds one of the given values ("" also
-        matches a missing attribute). None when the condition is false; TicketNotFound for an unknown id."""
+        matches a missing attribute; statuses compare normalised, so an older "OPEN" item matches "open"). None
+        when the condition is false; TicketNotFound for an unknown id."""
         ...
 
     def unsent(self, *, since: str, limit: int = 100) -> Sequence[Ticket]:

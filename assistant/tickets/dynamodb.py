@@ -27,6 +27,8 @@ from assistant.tickets.base import (
     check_changes,
     derived_ticket_id,
     new_ticket_id,
+    normalise_status,
+    status_spellings,
     system_clock,
     utc_now,
 )
@@ -101,10 +103,17 @@ def from_item(item: Mapping[str, Any]) -> Ticket:
 
 
 def build_update(
-    table: str, ticket_id: str, changes: Mapping[str, Any], when: Mapping[str, Collection[str]], now: str
+    table: str,
+    ticket_id: str,
+    changes: Mapping[str, Any],
+    when: Mapping[str, Collection[str]],
+    now: str,
+    *,
+    exact: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """UpdateItem arguments: SET the changes (REMOVE blanks), stamp updated_at, only if the item exists and `when`
-    holds ("" in an allowed set also matches a missing attribute)."""
+    holds ("" in an allowed set also matches a missing attribute) and each attribute in `exact` still holds that
+    typed value (an older item's own status, such as {"N": "1"} or {"S": "OPEN"})."""
     from boto3.dynamodb.types import TypeSerializer
 
     ser = TypeSerializer()
@@ -137,6 +146,10 @@ def build_update(
             values[f":c{j}_blank"] = {"S": ""}
             alternatives.append(f"attribute_not_exists(#c{j}) OR #c{j} = :c{j}_blank")
         conditions.append("(" + " OR ".join(alternatives) + ")")
+    for j, (name, typed) in enumerate((exact or {}).items()):
+        names[f"#x{j}"] = name
+        values[f":x{j}"] = dict(typed)
+        conditions.append(f"#x{j} = :x{j}")
     expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
     request: dict[str, Any] = {
         "TableName": table,
@@ -150,6 +163,21 @@ def build_update(
     if values:
         request["ExpressionAttributeValues"] = values
     return request
+
+
+def legacy_status_condition(
+    item: Mapping[str, Any], when: Mapping[str, Collection[str]]
+) -> dict[str, Mapping[str, Any]] | None:
+    """For an item whose stored status is not in our spelling (a number, "OPEN") but whose normalised status
+    `when` allows: the exact typed value to condition on instead (pure). None otherwise."""
+    if "status" not in when or "status" not in item:
+        return None
+    raw = item["status"]
+    if raw.get("S") is not None and raw["S"] == normalise_status(raw["S"]):
+        return None  # stored in our own spelling: the normal condition already decided
+    if from_item({"status": raw}).status not in set(when["status"]):
+        return None
+    return {"status": raw}
 
 
 def table_definition(table: str) -> dict[str, Any]:
@@ -204,6 +232,44 @@ def _default_client() -> Any:
     # Endpoint: botocore honours AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL itself.
     config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
     return boto3.client("dynamodb", config=config)
+
+
+def created_range(before: str | None, after: str | None) -> dict[str, Any]:
+    """`_query` arguments bounding created_at, the indexes' range key (pure): one bound in the key condition, the
+    other (when both are given) as a filter."""
+    out: dict[str, Any] = {}
+    names, values = {"#c": "created_at"}, {}
+    if after:
+        out["range"] = " AND #c >= :after"
+        values[":after"] = {"S": after}
+    if before:
+        values[":before"] = {"S": before}
+        if after:
+            out["FilterExpression"] = "#c < :before"
+        else:
+            out["range"] = " AND #c < :before"
+    if values:
+        out.update(names=names, values=values)
+    return out
+
+
+def _scan_filter(before: str | None, after: str | None) -> tuple[str, dict[str, str], dict[str, Any]]:
+    parts, values = [], {}
+    if before:
+        parts.append("#c < :before")
+        values[":before"] = {"S": before}
+    if after:
+        parts.append("#c >= :after")
+        values[":after"] = {"S": after}
+    return " AND ".join(parts), {"#c": "created_at"}, values
+
+
+def _add_filter(kwargs: dict[str, Any], expression: str, names: dict[str, str], values: dict[str, Any]) -> None:
+    """AND a filter into `_query` arguments (which take `names` and `values`)."""
+    previous = kwargs.get("FilterExpression")
+    kwargs["FilterExpression"] = f"({previous}) AND ({expression})" if previous else expression
+    kwargs["names"] = {**kwargs.get("names", {}), **names}
+    kwargs["values"] = {**kwargs.get("values", {}), **values}
 
 
 # --- the store ---------------------------------------------------------------------------------------------------
@@ -325,19 +391,52 @@ class DynamoTicketStore(CompareAndSetStore):
                 break
         return out
 
-    def list(self, *, status: str | None = None, requester: str | None = None, limit: int = 100) -> Sequence[Ticket]:
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        requester: str | None = None,
+        limit: int = 100,
+        created_before: str | None = None,
+        created_after: str | None = None,
+    ) -> Sequence[Ticket]:
         """Newest first. With a requester: the by_requester index (filtered on status when given); with only a
-        status: by_status; with neither: a full scan, so the older items lacking index attributes show too."""
+        status: by_status, once per spelling an older item may have used ("OPEN"), plus a filtered scan for the
+        undated items the index cannot hold; with neither: a full scan, so the older items lacking index attributes
+        show too. Dates bound the index's range key (undated items are in no date window)."""
+        ranges = created_range(created_before, created_after)
         if requester:
-            extra: dict[str, Any] = {"ScanIndexForward": False}
+            extra: dict[str, Any] = {"ScanIndexForward": False, **ranges}
             if status:
-                extra.update(FilterExpression="#s = :s", names={"#s": "status"}, values={":s": {"S": status}})
-            return self._query("by_requester", "requester_id", requester, limit, **extra)
-        if status:
-            return self._query("by_status", "status", status, limit, ScanIndexForward=False)
-        tickets = [from_item(item) for item in self._pages("scan")]
-        tickets.sort(key=lambda t: (t.created_at, t.ticket_id), reverse=True)
-        return tickets[:limit]
+                spellings = status_spellings(status)
+                marks = ", ".join(f":s{i}" for i in range(len(spellings)))
+                typed = {f":s{i}": {"S": v} for i, v in enumerate(spellings)}
+                _add_filter(extra, f"#s IN ({marks})", {"#s": "status"}, typed)
+            found = self._query("by_requester", "requester_id", requester, limit, **extra)
+        elif status:
+            found = []
+            for spelling in status_spellings(status):
+                found += self._query("by_status", "status", spelling, limit, ScanIndexForward=False, **ranges)
+            if not (created_before or created_after):  # undated older items are outside the index: a filtered scan
+                undated = self._pages(
+                    "scan",
+                    FilterExpression="attribute_not_exists(#c) AND attribute_exists(#s)",
+                    ExpressionAttributeNames={"#c": "created_at", "#s": "status"},
+                )
+                found += [from_item(item) for item in undated]
+        else:
+            scan: dict[str, Any] = {}
+            if created_before or created_after:
+                expression, names, values = _scan_filter(created_before, created_after)
+                scan = {
+                    "FilterExpression": expression,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                }
+            found = [from_item(item) for item in self._pages("scan", **scan)]
+        found = [t for t in found if not status or t.status == status]
+        found.sort(key=lambda t: (t.created_at, t.ticket_id), reverse=True)
+        return found[:limit]
 
     def update_if(self, ticket_id: str, when: Mapping[str, Collection[str]], **changes: Any) -> Ticket | None:
         from botocore.exceptions import ClientError
@@ -349,8 +448,20 @@ class DynamoTicketStore(CompareAndSetStore):
             try:
                 return from_item(self._call("update_item", **request)["Attributes"])
             except ClientError as exc:
-                if exc.response.get("Item") or self._raw(candidate) is not None:
+                item = exc.response.get("Item") or self._raw(candidate)
+                if item is None:
+                    continue
+                exact = legacy_status_condition(item, when)
+                if exact is None:
                     return None  # the ticket exists; `when` did not hold
+                # An older item's status in its own spelling or type matches `when` once normalised: the same
+                # update, conditioned on that exact stored value (so a concurrent change still wins).
+                rest = {name: allowed for name, allowed in when.items() if name != "status"}
+                request = build_update(self.table, candidate, changes, rest, utc_now(self._clock), exact=exact)
+                try:
+                    return from_item(self._call("update_item", **request)["Attributes"])
+                except ClientError:
+                    return None
         raise TicketNotFound(f"no ticket {ticket_id!r}")
 
     def unsent(self, *, since: str, limit: int = 100) -> Sequence[Ticket]:

@@ -19,6 +19,8 @@ from assistant.tickets.base import (
     Ticket,
     check_changes,
     new_ticket_id,
+    normalise_status,
+    status_spellings,
     system_clock,
     utc_now,
 )
@@ -39,7 +41,12 @@ CREATE INDEX IF NOT EXISTS tickets_by_requester ON tickets (requester_id, create
 
 
 def _matches(data: Mapping[str, Any], when: Mapping[str, Collection[str]]) -> bool:
-    return all((data.get(name) or "") in set(allowed) for name, allowed in when.items())
+    """`when` holds for `data` (statuses compared normalised, so an older "OPEN" row matches "open")."""
+    for name, allowed in when.items():
+        value = normalise_status(data.get(name)) if name == "status" else (data.get(name) or "")
+        if value not in set(allowed):
+            return False
+    return True
 
 
 class SqliteTicketStore(CompareAndSetStore):
@@ -103,22 +110,38 @@ class SqliteTicketStore(CompareAndSetStore):
             raise TicketNotFound(f"no ticket {ticket_id!r}")
         return Ticket.from_dict(json.loads(row[1]))
 
-    def list(self, *, status: str | None = None, requester: str | None = None, limit: int = 100) -> Sequence[Ticket]:
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        requester: str | None = None,
+        limit: int = 100,
+        created_before: str | None = None,
+        created_after: str | None = None,
+    ) -> Sequence[Ticket]:
         query, args = "SELECT data FROM tickets", []
         where = []
         if status:
-            where.append("status = ?")
-            args.append(status)
+            spellings = status_spellings(status)
+            where.append(f"status IN ({', '.join('?' for _ in spellings)})")
+            args.extend(spellings)
         if requester:
             where.append("requester_id = ?")
             args.append(requester)
+        if created_before:
+            where.append("created_at != '' AND created_at < ?")
+            args.append(created_before)
+        if created_after:
+            where.append("created_at >= ?")
+            args.append(created_after)
         if where:
             query += " WHERE " + " AND ".join(where)
         query += " ORDER BY created_at DESC, ticket_id LIMIT ?"
         args.append(limit)
         with self._connect() as db:
             rows = db.execute(query, args).fetchall()
-        return [Ticket.from_dict(json.loads(r[0])) for r in rows]
+        tickets = [Ticket.from_dict(json.loads(r[0])) for r in rows]
+        return [t for t in tickets if not status or t.status == status]
 
     def update_if(self, ticket_id: str, when: Mapping[str, Collection[str]], **changes: Any) -> Ticket | None:
         check_changes(changes)

@@ -263,7 +263,7 @@ def test_older_items_list_show_and_resolve_with_blanks(backend: Backend) -> None
     assert odd.question == "42" and odd.sources == [] and odd.confidence is None
     linked = backend.store.get("LEGACY-006")
     assert linked.sources[0]["url"] == "https://wiki.example.test/x" and linked.sources[1]["title"] == "7"
-    assert backend.store.get("LEGACY-001").status == "OPEN"
+    assert backend.store.get("LEGACY-001").status == "open"  # an older spelling reads as ours
     # the queue and "my tickets" still work, and hold the old items that carry those attributes
     assert new.ticket_id in [t.ticket_id for t in backend.store.list(status="open")]
     assert "LEGACY-004" in [t.ticket_id for t in backend.store.list(requester="U0LEGACY")]
@@ -273,3 +273,70 @@ def test_older_items_list_show_and_resolve_with_blanks(backend: Backend) -> None
         done = resolve(backend.store, legacy_id)
         assert done.changed and done.ticket.status == "resolved" and done.ticket.updated_at == stamp
     assert backend.store.unsent(since="2000-01-01T00:00:00Z") == [new]
+
+
+def numeric_status_item(ticket_id: str) -> dict[str, Any]:
+    return {"ticket_id": {"S": ticket_id}, "status": {"N": "2"}, "question": {"S": "Old numeric status"}}
+
+
+def test_an_older_item_with_a_numeric_status_resolves_once(backend: Backend) -> None:
+    backend.put_legacy([numeric_status_item("LEGACY-NUM"), *legacy_items(9)])
+    assert backend.store.get("LEGACY-NUM").status == ""  # no status of ours: it may move anywhere
+    stamp = backend.clock.advance(minutes=1)
+    done = resolve(backend.store, "LEGACY-NUM", by="alice", note="Replaced the cable", clock=backend.clock.utc)
+    assert done.changed and done.ticket.status == "resolved" and done.ticket.updated_at == stamp
+    again = resolve(backend.store, "LEGACY-NUM", by="bob", clock=backend.clock.utc)
+    assert not again.changed and again.ticket.history == [
+        {"status": "resolved", "by": "alice", "at": stamp, "note": "Replaced the cable"}
+    ]
+    assert backend.store.get("LEGACY-NUM").resolution_note == "Replaced the cable"
+
+
+def test_older_open_items_are_in_the_open_queue_and_move_like_open_ones(backend: Backend) -> None:
+    backend.put_legacy(legacy_items(9))  # LEGACY-001 is stored as "OPEN", LEGACY-005 as "open"
+    queue = [t.ticket_id for t in backend.store.list(status="open")]
+    assert sorted(queue) == ["LEGACY-001", "LEGACY-005"]
+    backend.store.update("LEGACY-001", status="closed")
+    with pytest.raises(InvalidTransition, match="LEGACY-001 is closed"):
+        resolve(backend.store, "LEGACY-001")
+    backend.put_legacy([{"ticket_id": {"S": "LEGACY-OPEN"}, "status": {"S": "OPEN"}}])
+    assert not set_status(backend.store, "LEGACY-OPEN", "open").changed  # already open, in its own spelling
+    assert set_status(backend.store, "LEGACY-OPEN", "in_progress").ticket.status == "in_progress"
+
+
+def test_the_workflow_records_who_moved_the_ticket_and_when(backend: Backend) -> None:
+    t = backend.store.create(full_ticket())
+    steps = [("in_progress", "alice", ""), ("resolved", "alice", "Reset the password"), ("open", "U0REOPEN", "")]
+    steps.append(("closed", "bob", ""))
+    stamps = []
+    for status, by, note in steps:
+        stamps.append(backend.clock.advance(minutes=10))
+        assert set_status(backend.store, t.ticket_id, status, by=by, note=note, clock=backend.clock.utc).changed
+    got = backend.store.get(t.ticket_id)
+    assert [(h["status"], h["by"], h["at"]) for h in got.history] == [
+        (status, by, at) for (status, by, _), at in zip(steps, stamps, strict=True)
+    ]
+    assert got.history[1]["note"] == "Reset the password" and got.resolution_note == "Reset the password"
+    assert got.to_dict()["history"] == got.history  # as `tickets show --json` prints it
+
+
+def test_list_bounds_the_age_of_tickets(backend: Backend) -> None:
+    s = backend.store
+    old = s.create(full_ticket())
+    backend.clock.advance(days=10)
+    middle = s.create(full_ticket(requester_id="U2"))
+    backend.clock.advance(days=10)
+    new = s.create(full_ticket())
+    backend.put_legacy(legacy_items(9))  # LEGACY-004 and -005 are from 2024; the others undated, in no window
+    cut_old, cut_new = middle.created_at, new.created_at
+
+    def ids(tickets: Any) -> list[str]:
+        return [t.ticket_id for t in tickets]
+
+    assert ids(s.list(created_before=cut_old)) == [old.ticket_id, "LEGACY-005", "LEGACY-004"]
+    assert ids(s.list(created_after=cut_old)) == [new.ticket_id, middle.ticket_id]
+    assert ids(s.list(created_after=cut_old, created_before=cut_new)) == [middle.ticket_id]
+    assert ids(s.list(status="open", created_before=cut_new)) == [middle.ticket_id, old.ticket_id, "LEGACY-005"]
+    assert ids(s.list(status="open", created_after=cut_new)) == [new.ticket_id]
+    assert ids(s.list(requester="U012AB3CD", status="open", created_before=cut_new)) == [old.ticket_id]
+    assert ids(s.list(requester="U2", created_after=cut_old, created_before=cut_new)) == [middle.ticket_id]
