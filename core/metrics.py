@@ -33,6 +33,17 @@ def count(name: str, value: int = 1) -> None:
         metric.add_dimension(name="service", value=os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE)
 
 
+def milliseconds(name: str, value: float) -> None:
+    """Emit one duration in milliseconds right away (a single-metric EMF line); a no-op outside Lambda."""
+    if not in_lambda() or value < 0:
+        return
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
+    with single_metric(name=name, unit=MetricUnit.Milliseconds, value=value, namespace=namespace) as metric:
+        metric.add_dimension(name="service", value=os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE)
+
+
 class _StdoutHandler(logging.StreamHandler):
     """Writes to whatever `sys.stdout` is now (Lambda ships stdout to CloudWatch; tests capture it)."""
 

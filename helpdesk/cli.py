@@ -1,4 +1,4 @@
-"""`helpdesk`: ingest, ask, eval and tickets from the command line.
+"""`helpdesk`: ingest, ask, eval, tickets, report and digest from the command line.
 
 Exit codes: 0 when it worked; 2 for bad input or settings; 1 for any other failure. Errors are one line on
 stderr, never a traceback (set HELPDESK_DEBUG=1 to see one).
@@ -85,11 +85,59 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     question = validate_question(args.question, settings.answering.max_question_chars)
     assistant = build_assistant(settings, args.index)
     user = os.environ.get("USER", "")
+    started = time.perf_counter()
     result = assistant.ask(question, requester=Requester(user_id=user, name=user))
+    _record_ask(settings, result, (time.perf_counter() - started) * 1000)
     if args.json:
         _print_json(result.to_json())
     else:
         print(format_answer(result))
+    return 0
+
+
+def _record_ask(settings: Settings, result: Any, latency_ms: float) -> None:
+    """Into the interaction log, for `helpdesk report` and the digest (never fails the answer)."""
+    from helpdesk.factory import build_interaction_log
+
+    answered = result.decision == Decision.ANSWER
+    build_interaction_log(settings).record(
+        origin="cli",
+        question=result.question,
+        decision=result.decision,
+        confidence=result.confidence,
+        sources=[s.to_json() for s in result.sources] if answered else [],
+        latency_ms=latency_ms,
+        ticket_id=result.ticket_id,
+        answer=result.answer if answered else "",
+    )
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.knowledge import check_days, make_report
+
+    report = make_report(settings, check_days(args.days))
+    if args.json:
+        _print_json(report.to_json())
+        return 0
+    print(
+        f"Last {report.period_days} days: {report.questions} questions, {report.answered} answered, "
+        f"{report.tickets} tickets (deflection {report.deflection_rate:.0%}); "
+        f"{report.helpful} helpful, {report.not_helpful} not helpful"
+    )
+    for n, gap in enumerate(report.gaps, 1):
+        print(f"Gap {n}: {gap.topic} ({gap.count}) {', '.join(gap.ticket_ids)}".rstrip())
+        for question in gap.questions:
+            print(f"    - {' '.join(question.split())[:100]}")
+    for item in report.not_helpful_answers:
+        print(f"Not helpful: {' '.join(str(item['question']).split())[:100]}")
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.knowledge import check_days, run_digest
+
+    result = run_digest(settings, check_days(args.days))
+    print(f"digest sent: {result.email_id}" + (f"; posted to Slack ({result.slack_ts})" if result.slack_ts else ""))
     return 0
 
 
@@ -285,6 +333,12 @@ def cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
     return run_socket_mode(settings)
 
 
+def cmd_replay_failed(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.replay import cmd_replay_failed as replay
+
+    return replay(args, settings)
+
+
 def _positive(value: str) -> int:
     try:
         n = int(value)
@@ -362,6 +416,15 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--to", required=True, metavar="PATH", help="folder to write the JSON files into")
     ex.set_defaults(func=cmd_export)
 
+    rp = _command(sub, "report", "what the assistant answered and what it could not: counts, votes and gaps")
+    rp.add_argument("--days", default="7", help="the last N days, 1 to 3650 (default 7)")
+    rp.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    rp.set_defaults(func=cmd_report)
+
+    dg = _command(sub, "digest", "send IT the digest: numbers, top gaps, answers marked not helpful, top pages")
+    dg.add_argument("--days", default="7", help="the last N days, 1 to 3650 (default 7)")
+    dg.set_defaults(func=cmd_digest)
+
     sv = _command(sub, "serve", "run the Slack app on a local HTTP server (POST /slack/events)")
     sv.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -370,6 +433,16 @@ def build_parser() -> argparse.ArgumentParser:
     sl = _command(sub, "slack", "run the Slack app over Socket Mode (needs SLACK_APP_TOKEN)")
     sl.add_argument("--socket-mode", action="store_true", required=True, help="connect over Socket Mode")
     sl.set_defaults(func=cmd_slack)
+
+    rf = _command(sub, "replay-failed", "re-invoke the Lambda of each failed asynchronous invocation in the queue")
+    rf.add_argument(
+        "--queue-url",
+        help="the stack's FailedInvocationsQueueUrl (default: the queue named it-helpdesk-failed-invocations)",
+    )
+    rf.add_argument("--function", metavar="NAME", help="invoke this function (default: the one each message names)")
+    rf.add_argument("--max", type=_positive, metavar="N", help="at most N messages (default: all)")
+    rf.add_argument("--dry-run", action="store_true", help="list what would be replayed; change nothing")
+    rf.set_defaults(func=cmd_replay_failed)
     return p
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from assistant.answerers.base import Answerer
 from assistant.confidence import gate_for
+from assistant.interactions.base import InteractionStore
+from assistant.interactions.log import InteractionLog
 from assistant.mail.base import Mailer
 from assistant.service import Assistant
 from assistant.tickets.base import OutboxStore
@@ -134,3 +136,18 @@ def build_assistant(
         max_question_chars=settings.answering.max_question_chars,
         source_token_budget=settings.answering.source_token_budget,
     )
+
+
+def build_interaction_store(settings: Settings) -> InteractionStore:
+    if settings.interactions.table:
+        from assistant.interactions.dynamodb import DynamoInteractionStore
+
+        return DynamoInteractionStore(settings.interactions.table)
+    from assistant.interactions.sqlite import SqliteInteractionStore
+
+    return SqliteInteractionStore(settings.interactions_db)
+
+
+def build_interaction_log(settings: Settings) -> InteractionLog:
+    """Where every question (CLI `ask`, Slack) and every vote is recorded; `eval` never builds one."""
+    return InteractionLog(build_interaction_store(settings), retention_days=settings.interactions.retention_days)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.config import AnswerConfig
+from assistant.interactions.config import InteractionsConfig
 from assistant.mail.config import MailConfig
 from assistant.slack.config import SlackConfig
 from assistant.tickets.config import TicketsConfig
@@ -36,6 +37,7 @@ class Settings:
     tickets: TicketsConfig = field(default_factory=TicketsConfig)
     mail: MailConfig = field(default_factory=MailConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
+    interactions: InteractionsConfig = field(default_factory=InteractionsConfig)
 
     @property
     def index_location(self) -> str:
@@ -44,6 +46,10 @@ class Settings:
     @property
     def tickets_db(self) -> Path:
         return self.home / "tickets.sqlite3"
+
+    @property
+    def interactions_db(self) -> Path:
+        return self.home / "interactions.sqlite3"
 
     @property
     def outbox(self) -> Path:
@@ -62,4 +68,5 @@ class Settings:
             tickets=TicketsConfig.from_env(env),
             mail=MailConfig.from_env(env),
             slack=SlackConfig.from_env(env),
+            interactions=InteractionsConfig.from_env(env),
         )

@@ -17,6 +17,7 @@ from slack_bolt import App
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner  # imports boto3: at init
 from slack_bolt.lazy_listener import LazyListenerRunner
 
+from assistant.interactions.slack import RecordingSlackStore
 from assistant.slack.app import build_app
 from assistant.slack.bot import BotConfig, HelpdeskBot, TicketDesk
 from assistant.slack.events import ChannelPolicy
@@ -49,6 +50,12 @@ def build_store(settings: Settings, clock: Callable[[], float] = time.time) -> A
     from assistant.slack.store import SqliteSlackStore
 
     return SqliteSlackStore(settings.home / "slack.sqlite3", clock=clock)
+
+
+def _interaction_log(settings: Settings) -> Any:
+    from helpdesk.factory import build_interaction_log
+
+    return build_interaction_log(settings)
 
 
 def default_assistant(settings: Settings) -> Callable[[], Any]:
@@ -98,6 +105,7 @@ def build_runtime(
     worker Lambda HELPDESK_SLACK_WORKER_FUNCTION names (`handler.worker_handler`)."""
     creds = credentials or load_credentials(settings.slack)
     state = store if store is not None else build_store(settings, clock)
+    state = RecordingSlackStore(state, lambda: _interaction_log(settings))  # every answer and vote, for the report
     ledger: EventLedger = state
     feedback: FeedbackStore = state
     config = BotConfig(
