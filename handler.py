@@ -4,6 +4,7 @@
 - `worker_handler`: the same Slack code, deployed as a separate worker Lambda when the stack splits receiver/worker.
 - `ingest_handler`: the scheduled re-index (EventBridge; `{"full": true}` for the full sweep).
 - `sweep_handler`: the scheduled retry of ticket emails that failed (outbox pattern).
+- `digest_handler`: the weekly digest for IT (EventBridge; `{"days": 7}`).
 
 Nothing heavy is imported at module level: the Slack ack path must stay light.
 """
@@ -36,3 +37,9 @@ def sweep_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from helpdesk.scheduled import handle_sweep
 
     return handle_sweep(event, context)
+
+
+def digest_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from helpdesk.knowledge import handle_digest
+
+    return handle_digest(event, context)

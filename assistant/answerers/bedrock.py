@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 IAM_ACTION = "bedrock:InvokeModel"
+BEDROCK_INPUT_TOKENS = "BedrockInputTokens"
 _MODEL_PROBLEM = re.compile(r"(?i)model identifier|inference profile|on-demand throughput|end of its life|model id")
 _NO_TOOLS = re.compile(r"(?i)tool")
 
@@ -128,6 +129,7 @@ class BedrockAnswerer(VerdictAnswerer):
             log.warning("model rejected tool use; asking for JSON in plain text", extra={"model_id": self.model_id})
             response = self._call(self._answer_request(question, sources, history))
         answer = parse_answer(response, sources)
+        metrics.count(BEDROCK_INPUT_TOKENS, answer.input_tokens)  # the dashboard's token use per answer
         log.debug(
             "bedrock answer",
             extra={
