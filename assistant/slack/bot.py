@@ -37,6 +37,7 @@ from assistant.slack.jobs import Job, JobRunner
 from assistant.slack.store import EventLedger, FeedbackStore
 from assistant.tickets.base import Ticket, TicketStore
 from assistant.tickets.desk import Requester, TicketDesk, TicketRequest
+from assistant.tickets.outage import OutageAlerts
 
 if TYPE_CHECKING:  # the answering pipeline (numpy, FAISS) is imported only by the worker, when first needed
     from assistant.service import Assistant
@@ -93,7 +94,7 @@ class HelpdeskBot:
         self.sleep = sleep
         self.clock = clock
         self._assistant = _Once(assistant)
-        self._desk = _Once(desk)
+        self._desk = _Once(lambda: self._with_outage_alerts(desk()))
         self.jobs = JobRunner(ledger, lease_seconds=config.lease_seconds, sleep=lambda s: self.sleep(s))
         self.directory = SlackDirectory(config.it_group, clock=lambda: self.clock())
         self.answering = AnsweringFlow(
@@ -111,6 +112,13 @@ class HelpdeskBot:
 
     def desk(self) -> TicketDesk:
         return self._desk.get()
+
+    def _with_outage_alerts(self, desk: TicketDesk) -> TicketDesk:
+        """During a model outage IT gets one alert, not one email per question: the dedupe ledger is the gate
+        that lets exactly one worker send it (unless the desk came with its own)."""
+        if desk.outage is None:
+            desk.outage = OutageAlerts(self.ledger)
+        return desk
 
     def tickets(self) -> TicketStore:
         return self.desk().tickets

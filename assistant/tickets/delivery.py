@@ -10,6 +10,10 @@ state machine on `email_status` (`assistant.tickets.base.EmailStatus`):
 
 The claim is a compare-and-set on (email_status, updated_at), so of any number of concurrent senders exactly one
 sends; the others see the claim fail and leave the ticket alone.
+
+With `outage` given, a ticket opened because the model was unavailable (reason "error") does not get its own IT
+email: the first one in an outage window sends the outage alert instead, the later ones are held for the sweep's
+summary (`assistant.tickets.outage`); the requester confirmation goes out either way.
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ from assistant.exceptions import MailError
 from assistant.mail.base import Mailer
 from assistant.mail.compose import compose_requester_confirmation, compose_ticket_email
 from assistant.tickets.base import EmailStatus, OutboxStore, Ticket
+from assistant.tickets.outage import HELD, HELD_REQUESTER, OutageAlerts, compose_outage_alert
 
 MAX_REASON = 300
 
 
 class Delivery(NamedTuple):
     ticket: Ticket
-    outcome: str  # "sent" | "failed" | "busy" (claimed by someone else, or nothing owed)
+    outcome: str  # "sent" | "failed" | "busy" (claimed by someone else, or nothing owed) | "held" (outage summary)
 
 
 def _reason(exc: MailError) -> str:
@@ -47,6 +52,7 @@ def deliver(
     sender: str,
     it_queue: str,
     notify_requester: bool = True,
+    outage: OutageAlerts | None = None,
 ) -> Delivery:
     """Send what `ticket` still owes, exactly once per successful send, and record the outcome on the ticket."""
     state = ticket.email_status
@@ -60,9 +66,19 @@ def deliver(
     )
     if claimed is None:
         return Delivery(ticket, "busy")
+    held = False
     if it_owed:
+        email = compose_ticket_email(claimed, sender=sender, it_queue=it_queue)
+        if outage is not None and outage.applies(claimed):
+            if outage.opens_window():
+                email = compose_outage_alert(
+                    claimed, sender=sender, it_queue=it_queue, window_seconds=outage.window_seconds
+                )
+            else:
+                held = True
         try:
-            mailer.send(compose_ticket_email(claimed, sender=sender, it_queue=it_queue))
+            if not held:
+                mailer.send(email)
         except MailError as exc:
             return Delivery(store.update(claimed.ticket_id, email_status=EmailStatus.FAILED + _reason(exc)), "failed")
     confirmation = (
@@ -72,6 +88,10 @@ def deliver(
         try:
             mailer.send(confirmation)
         except MailError as exc:
+            if held:  # the summary still owes IT; the confirmation is retried after it
+                return Delivery(store.update(claimed.ticket_id, email_status=HELD_REQUESTER), "held")
             failed = store.update(claimed.ticket_id, email_status=EmailStatus.FAILED_REQUESTER + _reason(exc))
             return Delivery(failed, "failed")
+    if held:
+        return Delivery(store.update(claimed.ticket_id, email_status=HELD), "held")
     return Delivery(store.update(claimed.ticket_id, email_status=EmailStatus.SENT), "sent")

@@ -7,11 +7,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass, field
 
+from assistant.drafts import DraftPublisher
 from assistant.exceptions import TicketError
 from assistant.mail.base import Mailer
 from assistant.model import SourceRef
-from assistant.tickets.base import EmailStatus, OutboxStore, Ticket
+from assistant.tickets.base import Clock, EmailStatus, OutboxStore, Ticket, system_clock
 from assistant.tickets.delivery import deliver
+from assistant.tickets.outage import OutageAlerts
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,10 @@ class TicketDesk:
     it_queue_email: str = "it-support@example.com"
     sender_email: str = "helpdesk-bot@example.com"
     notify_requester: bool = True
+    outage: OutageAlerts | None = None  # batch the IT emails of tickets opened during a model outage
+    drafts: DraftPublisher | None = None  # knowledge-base drafts from resolved tickets (assistant.tickets.workflow)
+    drafts_missing: str = ""  # without drafts: the setting that is missing, told when a draft is asked for
+    clock: Clock = system_clock  # the time recorded in a ticket's history
 
     def open_ticket(self, request: TicketRequest, *, idempotency_key: str = "") -> Ticket:
         """Save first, then email IT (and confirm to the requester when their address is known and that is on).
@@ -83,6 +89,7 @@ class TicketDesk:
                 sender=self.sender_email,
                 it_queue=self.it_queue_email,
                 notify_requester=self.notify_requester,
+                outage=self.outage,
             )
         except TicketError as exc:  # the ticket is saved; the sweep settles its email state later
             log.warning("ticket email state not recorded", extra={"ticket_id": ticket.ticket_id, "error": str(exc)})

@@ -163,3 +163,15 @@ def test_a_worker_that_died_after_opening_the_ticket_is_finished_with_that_ticke
     assert messages.TROUBLE_ANSWERING.format(ticket_id=ticket.ticket_id) in _texts(reply)
     recipients = sorted(message_from_bytes(f.read_bytes())["To"] for f in slack.outbox.glob("*.eml"))
     assert recipients == ["alice@example.com", "it-support@example.com"]  # each emailed once
+
+
+def test_a_model_outage_sends_it_one_alert_not_one_email_per_question(slack):
+    for i in range(5):
+        slack.send(json_event(event_body("app_mention.json", text=f"<@U0BOT0001> explode {i}", ts=f"17000001{i}.0001")))
+    slack.drain()
+
+    to = [message_from_bytes(f.read_bytes())["To"] for f in slack.outbox.glob("*.eml")]
+    assert to.count("it-support@example.com") == 1
+    assert to.count("alice@example.com") == 5  # every requester still gets their ticket
+    assert len(slack.tickets.list()) == 5
+    assert len(slack.answers("C0HELP001")) == 5
