@@ -242,7 +242,7 @@ class RefreshingRetriever:
                 return False
             bundle = self._checked(self.store.load())
         except IndexStoreError as exc:
-            log.error(
+            log.warning(
                 "published index not loaded, still serving the loaded version",
                 extra={"serving_version": self.bundle.version, "reason": str(exc)},
             )

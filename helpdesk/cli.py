@@ -47,7 +47,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     source = build_source(settings, args.source)
     store = build_index_store(settings, args.index)
     embedder = build_embedder(settings)
-    options = IngestOptions.from_config(settings.ingest, index_type=settings.index.index_type, full=args.full)
+    options = IngestOptions.from_config(
+        settings.ingest, index_type=settings.index.index_type, full=args.full, allow_partial=args.allow_partial
+    )
     summary = run_ingest(source, embedder, store, options, progress=_progress)
     for warning in summary.warnings[:20]:
         print(f"warning: {warning}", file=sys.stderr)
@@ -377,6 +379,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ing.add_argument("--index", help="index LOCATION (default: $HELPDESK_HOME/index)")
     ing.add_argument("--full", action="store_true", help="rebuild everything, re-embedding every chunk")
+    ing.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="index the export even when some files cannot be read, keeping the pages those files held "
+        "(default: such a file fails the run, exit 2)",
+    )
     ing.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     ing.set_defaults(func=cmd_ingest)
 

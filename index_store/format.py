@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import secrets
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -275,7 +276,18 @@ def decode_bundle(manifest: Mapping[str, Any], files: Mapping[str, bytes], where
         embeddings = None
         if EMBEDDINGS_FILE in files:
             embeddings = np.load(io.BytesIO(files[EMBEDDINGS_FILE]), allow_pickle=False)
-    except (KeyError, TypeError, ValueError, RuntimeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        IndexError,
+        RuntimeError,
+        EOFError,
+        OSError,
+        zipfile.BadZipFile,
+        json.JSONDecodeError,
+        UnicodeDecodeError,
+    ) as exc:  # a file that passes its checksum but is not what the format says (written by a faulty build)
         raise IndexCorrupt(f"index at {where} cannot be decoded: {exc.__class__.__name__}: {exc}") from exc
     dimension = int(manifest["embedder"]["dimension"])
     if index.ntotal != len(chunks) or lexical.n_docs != len(chunks) or index.d != dimension:

@@ -128,8 +128,26 @@ class LexicalIndex:
             tf=np.asarray(arrays["tf"], dtype=np.float32),
             doc_len=np.asarray(arrays["doc_len"], dtype=np.float32),
         )
-        if index.indptr.shape[0] != len(terms) + 1 or int(index.indptr[-1]) != index.doc_ids.shape[0]:
-            raise ValueError("lexical arrays do not match the vocabulary")
-        if index.doc_ids.shape != index.tf.shape:
-            raise ValueError("lexical postings and frequencies differ in length")
+        index.validate(terms)
         return index
+
+    def validate(self, terms: Sequence[str]) -> None:
+        """Raise ValueError unless the arrays form a usable index over `terms` (pure): one-dimensional arrays,
+        postings inside the document range, offsets that start at 0 and never go back, finite counts."""
+        distinct = len(self.vocab) == len(terms)
+        if not isinstance(terms, list | tuple) or not all(isinstance(t, str) for t in terms) or not distinct:
+            raise ValueError("lexical vocabulary is not a list of distinct terms")
+        arrays = (self.indptr, self.doc_ids, self.tf, self.doc_len)
+        if any(a.ndim != 1 for a in arrays):
+            raise ValueError("lexical arrays are not one-dimensional")
+        if self.indptr.shape[0] != len(terms) + 1 or int(self.indptr[-1]) != self.doc_ids.shape[0]:
+            raise ValueError("lexical arrays do not match the vocabulary")
+        if self.doc_ids.shape != self.tf.shape:
+            raise ValueError("lexical postings and frequencies differ in length")
+        if int(self.indptr[0]) != 0 or bool(np.any(np.diff(self.indptr) < 0)):
+            raise ValueError("lexical posting offsets are not in order")
+        if self.doc_ids.size and (int(self.doc_ids.min()) < 0 or int(self.doc_ids.max()) >= self.n_docs):
+            raise ValueError("lexical postings name documents outside the index")
+        for name, values in (("term frequencies", self.tf), ("document lengths", self.doc_len)):
+            if not bool(np.all(np.isfinite(values))) or bool(np.any(values < 0)):
+                raise ValueError(f"lexical {name} are not finite non-negative numbers")

@@ -3,7 +3,8 @@
 Layout: `LOCATION/versions/<version>/` holds the files of each version; `LOCATION/CURRENT` names the live one.
 A version folder is written under a temporary name, fsynced and renamed; only then is `CURRENT` replaced
 (`os.replace`, atomic on POSIX). A crash at any point leaves `CURRENT` naming a complete version, so a
-half-written index is never read. The last `keep` versions are kept.
+half-written index is never read. The last `keep` versions are kept; a temporary folder left by a publish that
+was killed is removed by a later publish once it is older than `STALE_TMP_SECONDS`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from index_store.exceptions import IndexCorrupt, IndexNotFound, IndexStoreError
@@ -27,6 +29,8 @@ from index_store.format import (
 )
 
 POINTER = "CURRENT"
+TMP_PREFIX = ".tmp-"
+STALE_TMP_SECONDS = 15 * 60  # no publish takes this long between creating its folder and renaming it
 
 
 def _fsync_dir(path: Path) -> None:
@@ -62,12 +66,19 @@ class LocalIndexStore:
         return self.root / "versions"
 
     def current_version(self) -> str | None:
+        path = self.root / POINTER
         try:
-            version = (self.root / POINTER).read_text(encoding="utf-8").strip()
+            data = path.read_bytes()
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise IndexStoreError(f"cannot read {self.root / POINTER}: {exc}") from exc
+            raise IndexStoreError(f"cannot read {path}: {exc}") from exc
+        try:
+            version = data.decode("utf-8").strip()
+        except UnicodeDecodeError as exc:
+            raise IndexCorrupt(
+                f"index pointer {path} is not a version name (not UTF-8 text); re-run `helpdesk ingest --full`"
+            ) from exc
         return version or None
 
     def load(self, *, with_embeddings: bool = False) -> IndexBundle:
@@ -119,7 +130,7 @@ class LocalIndexStore:
         final = self.versions_dir / bundle.version
         if final.exists():
             raise IndexStoreError(f"version {bundle.version} already exists at {self.root}")
-        tmp = Path(tempfile.mkdtemp(dir=self.versions_dir, prefix=f".tmp-{bundle.version}-"))
+        tmp = Path(tempfile.mkdtemp(dir=self.versions_dir, prefix=f"{TMP_PREFIX}{bundle.version}-"))
         try:
             for name in (*DATA_FILES, MANIFEST):  # manifest last
                 with open(tmp / name, "wb") as fh:
@@ -141,3 +152,17 @@ class LocalIndexStore:
         old = [v for v in versions if v != current][: max(0, len(versions) - self.keep)]
         for v in old:
             shutil.rmtree(self.versions_dir / v, ignore_errors=True)
+        self._prune_stale_tmp(time.time())
+
+    def _prune_stale_tmp(self, now: float) -> None:
+        """Remove the temporary folders of publishes killed part-way (kill -9, power loss). A folder younger than
+        `STALE_TMP_SECONDS` may belong to a publish still running, and is left alone."""
+        for path in self.versions_dir.iterdir():
+            if not path.name.startswith(TMP_PREFIX) or not path.is_dir() or path.is_symlink():
+                continue
+            try:
+                age = now - path.stat().st_mtime
+            except OSError:
+                continue
+            if age > STALE_TMP_SECONDS:
+                shutil.rmtree(path, ignore_errors=True)

@@ -17,6 +17,11 @@ class InvalidSource(SourceError):
     exit_code = 2
 
 
+class UnreadableSource(InvalidSource):
+    """Some files of the source could not be read or parsed; without `--allow-partial` nothing is published, since
+    the pages in them would otherwise count as deleted (exit 2)."""
+
+
 class EmptySource(SourceError):
     """The source listed no page in scope; publishing would wipe the index, so nothing is published (exit 2)."""
 

@@ -9,7 +9,10 @@ Incremental by construction:
 - sources that list everything each run (exports) show deletions directly; incremental sources (live Confluence)
   list what changed since the watermark, plus the full id listing when the sweep is due. A page is dropped only when
   two id listings in a row miss it, so a listing that shifts under concurrent edits cannot delete a live page;
-- nothing is published when the run fails part-way, or when nothing changed.
+- nothing is published when the run fails part-way, or when nothing changed;
+- a file of the source that cannot be read fails the run (`UnreadableSource`); with `allow_partial` the rest is
+  indexed and the pages of the previous index the listing did not show are kept, never deleted;
+- an index without chunks is never published over one with chunks.
 """
 
 from __future__ import annotations
@@ -29,11 +32,11 @@ from index_store.format import Chunk, IndexBundle, StoredPage, build_faiss_index
 from index_store.lexical import LexicalIndex
 from ingest.chunk import chunk_page
 from ingest.embedders.base import Embedder, ServiceEmbedder
-from ingest.exceptions import EmptySource
+from ingest.exceptions import EmptySource, UnreadableSource
 from ingest.model import Page
 from ingest.parse import parse_storage
 from ingest.plan import ChangePlan, PageAction, confirmed_gone, nothing_changed, stored_page
-from ingest.sources.base import IdListingSource, IncrementalSource, KnowledgeSource, MeteredSource
+from ingest.sources.base import IdListingSource, IncrementalSource, KnowledgeSource, MeteredSource, SourceReport
 from ingest.state import IngestState, format_when, plan_listing
 
 if TYPE_CHECKING:
@@ -113,14 +116,22 @@ class IngestOptions:
     max_words: int = 180
     min_words: int = 40
     deletion_sweep_hours: float = 24.0
+    allow_partial: bool = False  # index what could be read; keep the pages of files that could not be
 
     @classmethod
     def from_config(
-        cls, config: IngestConfig, *, index_type: str = "sq8", full: bool = False, sweep: bool = False
+        cls,
+        config: IngestConfig,
+        *,
+        index_type: str = "sq8",
+        full: bool = False,
+        sweep: bool = False,
+        allow_partial: bool = False,
     ) -> IngestOptions:
         return cls(
             full=full,
             sweep=sweep,
+            allow_partial=allow_partial,
             exclude_labels=config.exclude_labels,
             skip_restricted=config.skip_restricted,
             index_type=index_type,
@@ -158,6 +169,37 @@ def _published_page_ids(store: IndexStore) -> set[str]:
         return set(store.load().pages)
     except IndexStoreError:
         return set()
+
+
+def _published_chunks(store: IndexStore) -> tuple[str, int]:
+    """(version, chunk count) of the published index; ("", 0) when there is none that can be read."""
+    try:
+        bundle = store.load()
+    except IndexStoreError:
+        return "", 0
+    return bundle.version, len(bundle.chunks)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def unreadable_cause(report: SourceReport) -> str:
+    """'3 files could not be read or are not valid JSON (first: a.json)' (pure); '' when every file was read."""
+    if not report.unreadable:
+        return ""
+    count = _plural(len(report.unreadable), "file")
+    return f"{count} could not be read or are not valid JSON (first: {report.unreadable[0]})"
+
+
+def empty_causes(report: SourceReport) -> str:
+    """Why a source listed no page to index, from its report (pure)."""
+    causes = [unreadable_cause(report)] if report.unreadable else []
+    if report.objects_skipped:
+        causes.append(f"{_plural(report.objects_skipped, 'object')} skipped, not a Confluence page")
+    if report.restricted_skipped:
+        causes.append(f"{_plural(report.restricted_skipped, 'restricted page')} left out")
+    return "; ".join(causes)
 
 
 def _build_entry(page: Page, cache: dict[str, np.ndarray], options: IngestOptions, summary: IngestSummary) -> _Entry:
@@ -236,6 +278,8 @@ def run_ingest(
     summary.pages_seen = len(plan.listed)
     summary.pages_skipped = len(plan.listed) - len(entries)
     summary.pages_restricted = plan.restricted
+    if source.report.unreadable and listing.since is None:
+        before |= _keep_unread_pages(store, embedder, prev, plan, entries, source.report, options, summary)
 
     # An incremental listing shows only what changed: carry the other pages over, unless the sweep says they are gone.
     if prev is not None and listing.since is not None:
@@ -251,12 +295,15 @@ def run_ingest(
     summary.pages_deleted = len(before - set(entries))
     summary.pages_changed = len(plan.ids(PageAction.CHANGED))
     if not entries:  # a wrong space key, an empty or junk-only export: never publish an empty index over a good one
+        causes = empty_causes(source.report)
         raise EmptySource(
-            f"the source has no pages to index ({summary.pages_seen} listed, {summary.pages_skipped} skipped); "
-            "nothing was published and the current index keeps serving"
+            f"the source has no pages to index ({summary.pages_seen} listed, {summary.pages_skipped} skipped"
+            f"{': ' + causes if causes else ''}); nothing was published and the current index keeps serving"
         )
 
     kept_chunks = [c for e in entries.values() for c in e.chunks]
+    if not kept_chunks:
+        _refuse_chunkless(store, prev, len(entries), source.report)
     kept_vectors = [v for e in entries.values() for v in e.vectors]
     vectors = _embed_missing(embedder, kept_chunks, kept_vectors, options, progress, summary)
     summary.chunks_total = len(kept_chunks)
@@ -288,6 +335,61 @@ def run_ingest(
     summary.published = True
     summary.duration_s = clock() - started
     return summary
+
+
+def _keep_unread_pages(
+    store: IndexStore,
+    embedder: Embedder,
+    prev: IndexBundle | None,
+    plan: ChangePlan,
+    entries: dict[str, _Entry],
+    report: SourceReport,
+    options: IngestOptions,
+    summary: IngestSummary,
+) -> set[str]:
+    """Some files could not be read: fail (`UnreadableSource`), or with `allow_partial` carry over every page of
+    the previous index this listing did not show, since it may be in one of those files. Returns the ids of the
+    previous index (what deletions are counted against)."""
+    cause = unreadable_cause(report)
+    if not options.allow_partial:
+        raise UnreadableSource(
+            f"{cause}; nothing was published and the current index keeps serving. Fix or remove the file, or pass "
+            "--allow-partial to index the rest and keep the pages of the files that could not be read"
+        )
+    base = prev if prev is not None else _load_previous(store, embedder, summary)
+    if base is None:
+        unseen = _published_page_ids(store) - set(plan.listed)
+        if unseen:
+            raise UnreadableSource(
+                f"{cause}, and the published index cannot be reused to keep the {len(unseen)} pages this listing "
+                "did not show; nothing was published. Fix or remove the file and run the ingest again"
+            )
+        return set()
+    carried = _Previous(base)
+    kept = plan.unlisted(set(base.pages))
+    for pid in sorted(kept):
+        entries[pid] = carried.entry(pid)
+    if kept:
+        summary.warnings.append(
+            f"{cause}: kept {_plural(len(kept), 'page')} of the previous index this listing did not show"
+        )
+    return set(base.pages)
+
+
+def _refuse_chunkless(store: IndexStore, prev: IndexBundle | None, pages: int, report: SourceReport) -> None:
+    """Never publish an index without chunks over one with chunks (an export made without bodies)."""
+    version, chunks = (prev.version, len(prev.chunks)) if prev is not None else _published_chunks(store)
+    if not chunks:
+        return
+    hint = (
+        f", {report.bodiless} of them without a body: was the export made with expand=body.storage?"
+        if report.bodiless
+        else ": every body is empty"
+    )
+    raise EmptySource(
+        f"the new index would have no chunks ({_plural(pages, 'page')}{hint}); nothing was published and the "
+        f"current index (version {version}, {_plural(chunks, 'chunk')}) keeps serving"
+    )
 
 
 class _Previous:

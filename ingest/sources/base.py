@@ -18,6 +18,8 @@ class SourceReport:
     objects_skipped: int = 0
     duplicates: int = 0
     restricted_skipped: int = 0
+    bodiless: int = 0  # pages listed without a body (an export made without expand=body.storage)
+    unreadable: list[str] = field(default_factory=list)  # files (or folders) that could not be read or parsed
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

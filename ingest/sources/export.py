@@ -2,12 +2,16 @@
 
 Each file holds one content object, or one page of results (`{"results": [...], "_links": {"base", ...}}`), as
 `GET /rest/api/content?spaceKey=KEY&type=page&expand=body.storage,version,ancestors,space,metadata.labels` returns them.
-Anything else is skipped with a counted warning; the same page id in two files keeps the highest version.
+Anything else is skipped with a counted warning; the same page id in two files keeps the highest version. A file
+that cannot be read or parsed is recorded in `report.unreadable` (the ingest fails on it unless told to keep that
+file's pages), and a `*.json` symlink that leads outside the folder is not followed.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -33,10 +37,45 @@ def _names(items: Any, key: str) -> tuple[str, ...]:
     return tuple(str(x.get(key)) for x in items if isinstance(x, Mapping) and x.get(key))
 
 
+MAX_VERSION = 2**53  # the largest whole number every JSON reader keeps exactly
+
+
+def version_number(value: Any) -> int | None:
+    """`version.number` as a whole number from 0 to MAX_VERSION; 0 when absent, None when absurd (pure).
+
+    Accepts what real exports hold (an int, a whole float such as 3.0, a string of digits); refuses infinities,
+    fractions, negatives, booleans and numbers too large to round-trip.
+    """
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.isdigit():
+            return None
+        number = int(value)
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            return None
+        number = int(value)
+    else:
+        return None
+    return number if 0 <= number <= MAX_VERSION else None
+
+
+def has_body(obj: Mapping[str, Any]) -> bool:
+    """True when the content object carries its storage body (the export asked for expand=body.storage)."""
+    return isinstance(_at(obj, "body", "storage", "value"), str)
+
+
 def page_from_content(obj: Mapping[str, Any], base_url: str = "") -> Page | None:
     """Build a Page from one REST v1 content object; None when it is not a usable page (pure).
 
-    Tolerant of fields of the wrong type (a real export can hold anything): they count as absent.
+    Tolerant of fields of the wrong type (a real export can hold anything): they count as absent, and an absurd
+    version number counts as 0 (`pages_from_document` reports it).
     """
     if not isinstance(obj, Mapping) or obj.get("type") != "page" or not obj.get("id"):
         return None
@@ -45,10 +84,7 @@ def page_from_content(obj: Mapping[str, Any], base_url: str = "") -> Page | None
     body = _at(obj, "body", "storage", "value")
     read = _at(obj, "restrictions", "read", "restrictions")
     restricted = bool(_at(read, "user", "results") or _at(read, "group", "results"))
-    try:
-        number = int(_at(obj, "version", "number") or 0)
-    except (TypeError, ValueError):
-        number = 0
+    number = version_number(_at(obj, "version", "number")) or 0
     return Page(
         page_id=str(obj["id"]),
         title=str(obj.get("title") or f"Page {obj['id']}"),
@@ -77,8 +113,19 @@ def pages_from_document(doc: Any, report: SourceReport, origin: str) -> list[Pag
             report.objects_skipped += 1
             kind = item.get("type") if isinstance(item, Mapping) else type(item).__name__
             report.warn(f"{origin}[{i}]: skipped, not a Confluence page object (type={kind!r})")
-        else:
-            pages.append(page)
+            continue
+        if version_number(_at(item, "version", "number")) is None:
+            report.warn(
+                f"{origin}[{i}]: page {page.page_id} ({page.title}): version.number "
+                f"{_at(item, 'version', 'number')!r} is not a whole number from 0 to {MAX_VERSION}; counted as 0"
+            )
+        if not has_body(item):
+            report.bodiless += 1
+            report.warn(
+                f"{origin}[{i}]: page {page.page_id} ({page.title}) has no body.storage: was the export made "
+                "with expand=body.storage?"
+            )
+        pages.append(page)
     return pages
 
 
@@ -97,8 +144,8 @@ class ExportSource:
             raise InvalidSource(f"export folder not found: {self.path}")
         if not self.path.is_dir():
             raise InvalidSource(f"export path is not a folder: {self.path}")
-        files = sorted(p for p in self.path.rglob("*.json") if p.is_file())
-        if not files:
+        files = self._json_files()
+        if not files and not self.report.unreadable:
             raise InvalidSource(f"export folder has no *.json files: {self.path}")
         pages: dict[str, Page] = {}
         for file in files:
@@ -107,7 +154,9 @@ class ExportSource:
                 doc = json.loads(file.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
                 self.report.files_skipped += 1
-                self.report.warn(f"{rel}: skipped, not valid JSON ({exc.__class__.__name__}: {exc})")
+                self.report.unreadable.append(str(rel))
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                self.report.warn(f"{rel}: skipped, not valid JSON ({exc.__class__.__name__}: {reason})")
                 continue
             for page in pages_from_document(doc, self.report, str(rel)):
                 old = pages.get(page.page_id)
@@ -122,6 +171,40 @@ class ExportSource:
                 pages[page.page_id] = page
         self._pages = pages
         return pages
+
+    def _json_files(self) -> list[Path]:
+        """The `*.json` files under the folder, sorted. Symlinked folders are not entered; a symlinked file is read
+        only when it resolves inside the folder. Subfolders that cannot be listed go to `report.unreadable`."""
+        try:
+            with os.scandir(self.path):
+                pass
+        except PermissionError as exc:
+            raise InvalidSource(f"export folder not readable: {self.path}: permission denied") from exc
+        except OSError as exc:
+            raise InvalidSource(f"export folder not readable: {self.path}: {exc.strerror or exc}") from exc
+        root = self.path.resolve()
+
+        def listing_failed(exc: OSError) -> None:
+            where = Path(exc.filename or self.path)
+            rel = where.relative_to(self.path) if where.is_relative_to(self.path) else where
+            self.report.unreadable.append(f"{rel}/")
+            self.report.warn(f"{rel}/: folder not readable ({exc.strerror or exc}); its files were not read")
+
+        files = []
+        for folder, subfolders, names in os.walk(self.path, onerror=listing_failed):
+            subfolders.sort()
+            for name in names:
+                path = Path(folder) / name
+                if not name.endswith(".json"):
+                    continue
+                if path.is_symlink() and not path.resolve().is_relative_to(root):
+                    self.report.files_skipped += 1
+                    self.report.warn(
+                        f"{path.relative_to(self.path)}: skipped, a symlink to {path.resolve()}, outside the export"
+                    )
+                    continue
+                files.append(path)
+        return sorted(files)
 
     def pages(self, since: str | None = None) -> Iterable[Page]:
         pages = self._load()

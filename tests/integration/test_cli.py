@@ -151,7 +151,10 @@ def test_export_with_junk_is_ingested_with_warnings(tmp_path: Path) -> None:
     (folder / "a.json").write_text(shutil_src.read_text())
     (folder / "junk.json").write_text("not json at all")
     (folder / "comment.json").write_text(json.dumps({"id": "1", "type": "comment"}))
-    out = run("ingest", "--source", f"export:{folder}", "--index", str(tmp_path / "i"), "--json")
+    out = run("ingest", "--source", f"export:{folder}", "--index", str(tmp_path / "i"), check_rc=2)
+    assert "junk.json" in out.stderr and "--allow-partial" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "i" / "CURRENT").exists()
+    out = run("ingest", "--source", f"export:{folder}", "--index", str(tmp_path / "i"), "--allow-partial", "--json")
     s = json.loads(out.stdout.strip().splitlines()[-1])
     assert s["pages_seen"] == 25 and s["source_warnings"] == 2
     assert "junk.json" in out.stderr
@@ -219,7 +222,10 @@ def test_export_with_no_usable_page_publishes_nothing_and_keeps_the_index(indexe
     (junk / "blog.json").write_text(json.dumps({"id": "9", "type": "blogpost", "title": "News"}))
     (junk / "broken.json").write_text("{oops")
     out = run("ingest", "--source", f"export:{junk}", env=indexed["env"], check_rc=2)
-    assert "no pages to index" in out.stderr and "Traceback" not in out.stderr
+    assert "broken.json" in out.stderr and "Traceback" not in out.stderr
+    (junk / "broken.json").unlink()
+    out = run("ingest", "--source", f"export:{junk}", env=indexed["env"], check_rc=2)
+    assert "no pages to index" in out.stderr and "not a Confluence page" in out.stderr
     assert (home / "index" / "CURRENT").read_text() == before
     assert json.loads(run("ask", "vpn keeps dropping", "--json", env=indexed["env"]).stdout)["sources"]
 

@@ -1,0 +1,217 @@
+"""Faults and hostile input on the export ingest and the local index: nothing is lost, every cause is named."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fakes.clock import FakeClock
+from support import HashEmbedder, page_object, write_export
+
+from assistant.retrieval import RefreshingRetriever
+from core.errors import HelpdeskError
+from index_store.exceptions import IndexCorrupt
+from index_store.local import LocalIndexStore
+from ingest.pipeline import IngestOptions, run_ingest
+from ingest.sources.export import ExportSource
+
+PAGES = [page_object(str(i), f"Guide {i}", f"<p>Step {i}: open the tool and press start {i}.</p>") for i in range(4)]
+
+
+def ingest(folder: Path, store: LocalIndexStore, **options):
+    return run_ingest(ExportSource(folder), HashEmbedder(), store, IngestOptions(index_type="flat", **options))
+
+
+def published(tmp_path: Path) -> tuple[Path, LocalIndexStore, str]:
+    folder = write_export(tmp_path / "export", PAGES)  # page-0000.json holds 0 and 1, page-0002.json 2 and 3
+    store = LocalIndexStore(tmp_path / "idx")
+    return folder, store, ingest(folder, store).index_version
+
+
+def truncate(file: Path) -> None:
+    data = file.read_bytes()
+    file.write_bytes(data[: len(data) // 2])
+
+
+def test_truncated_export_file_fails_the_run_naming_it_and_keeps_the_index(tmp_path: Path) -> None:
+    folder, store, first = published(tmp_path)
+    truncate(folder / "page-0002.json")
+    with pytest.raises(HelpdeskError, match=r"page-0002\.json") as err:
+        ingest(folder, store)
+    assert err.value.exit_code == 2 and "--allow-partial" in str(err.value)
+    assert store.current_version() == first
+    assert set(store.load().pages) == {"0", "1", "2", "3"}
+
+
+def test_allow_partial_keeps_the_pages_of_an_unreadable_file(tmp_path: Path) -> None:
+    folder, store, _ = published(tmp_path)
+    truncate(folder / "page-0002.json")
+    edited = page_object("0", "Guide 0", "<p>Step 0: the tool moved to the portal.</p>", version=2)
+    doc = json.loads((folder / "page-0000.json").read_text())
+    doc["results"][0] = edited
+    (folder / "page-0000.json").write_text(json.dumps(doc))
+    summary = ingest(folder, store, allow_partial=True)
+    assert summary.published and summary.pages_deleted == 0
+    bundle = store.load()
+    assert set(bundle.pages) == {"0", "1", "2", "3"}
+    assert bundle.pages["0"].version == 2
+    assert any("page-0002.json" in w for w in summary.warnings)
+
+
+def test_allow_partial_on_a_full_rebuild_keeps_the_pages_of_an_unreadable_file(tmp_path: Path) -> None:
+    folder, store, _ = published(tmp_path)
+    truncate(folder / "page-0000.json")
+    summary = ingest(folder, store, allow_partial=True, full=True)
+    assert summary.pages_deleted == 0
+    assert set(store.load().pages) == {"0", "1", "2", "3"}
+
+
+def test_an_export_without_bodies_never_replaces_an_index_with_chunks(tmp_path: Path) -> None:
+    folder, store, first = published(tmp_path)
+    bare = []
+    for obj in PAGES:
+        obj = {k: v for k, v in obj.items() if k != "body"}
+        obj["version"] = {"number": 2, "when": "2026-02-01T00:00:00.000Z"}
+        bare.append(obj)
+    write_export(folder, bare)
+    with pytest.raises(HelpdeskError, match=r"body\.storage") as err:
+        ingest(folder, store)
+    assert err.value.exit_code == 2 and "4 pages" in str(err.value)
+    assert store.current_version() == first and len(store.load().chunks) == 4
+
+
+def test_pages_without_a_body_are_reported(tmp_path: Path) -> None:
+    objs = [PAGES[0], {k: v for k, v in PAGES[1].items() if k != "body"}]
+    source = ExportSource(write_export(tmp_path / "e", objs))
+    assert {p.page_id for p in source.pages()} == {"0", "1"}
+    assert source.report.bodiless == 1
+    assert any("page 1" in w and "body.storage" in w for w in source.report.warnings)
+
+
+def test_a_non_utf8_pointer_is_a_corrupt_index_and_a_running_reader_keeps_serving(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, store, first = published(tmp_path)
+    clock = FakeClock(0.0)
+    retriever = RefreshingRetriever(store, HashEmbedder(), refresh_seconds=1, clock=clock)
+    (tmp_path / "idx" / "CURRENT").write_bytes(b"\xff\xfe\x00junk")
+    with pytest.raises(IndexCorrupt, match="CURRENT"):
+        LocalIndexStore(tmp_path / "idx").load()
+    clock.now = 5
+    with caplog.at_level(logging.WARNING, logger="assistant.retrieval"):
+        assert retriever.retrieve("open the tool").pages
+    assert retriever.bundle.version == first
+    assert any(r.levelno == logging.WARNING and "still serving" in r.getMessage() for r in caplog.records)
+
+
+def test_stale_tmp_folders_left_by_a_killed_publish_are_pruned(tmp_path: Path) -> None:
+    folder, store, _ = published(tmp_path)
+    versions = tmp_path / "idx" / "versions"
+    stale = versions / ".tmp-20260101T000000Z-dead-x1"
+    stale.mkdir()
+    (stale / "faiss.index").write_bytes(b"half")
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    fresh = versions / ".tmp-20260101T000000Z-live-x2"  # another publish may be writing it right now
+    fresh.mkdir()
+    write_export(folder, [*PAGES, page_object("9", "New", "<p>A new page about badges.</p>")])
+    ingest(folder, store)
+    assert not stale.exists()
+    assert fresh.exists()
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "3.5", "-4", "true", '"seven"', "99999999999999999999999"])
+def test_an_absurd_version_number_names_the_page_and_the_rest_ingests(tmp_path: Path, number: str) -> None:
+    folder = write_export(tmp_path / "export", PAGES)
+    text = (folder / "page-0002.json").read_text().replace('"number": 1', f'"number": {number}', 1)
+    (folder / "page-0002.json").write_text(text)
+    source = ExportSource(folder)
+    summary = run_ingest(source, HashEmbedder(), LocalIndexStore(tmp_path / "idx"))
+    assert summary.pages_seen == 4 and summary.published
+    assert any("page 2" in w and "page-0002.json" in w and "version" in w for w in summary.warnings)
+
+
+def test_an_export_of_only_invalid_json_names_the_cause(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for name in ("b.json", "a.json", "c.json"):
+        (folder / name).write_text("{oops")
+    with pytest.raises(HelpdeskError, match=r"3 files .*a\.json"):
+        ingest(folder, LocalIndexStore(tmp_path / "idx"))
+    with pytest.raises(HelpdeskError, match=r"no pages to index.*3 files could not be read.*a\.json"):
+        ingest(folder, LocalIndexStore(tmp_path / "idx"), allow_partial=True)
+
+
+def test_an_export_of_only_non_page_objects_names_the_cause(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "blog.json").write_text(json.dumps({"id": "9", "type": "blogpost", "title": "News"}))
+    with pytest.raises(HelpdeskError, match=r"no pages to index.*1 object.*not a Confluence page"):
+        ingest(folder, LocalIndexStore(tmp_path / "idx"))
+
+
+def test_a_json_symlink_leading_outside_the_export_is_not_followed(tmp_path: Path) -> None:
+    folder = write_export(tmp_path / "export", PAGES[:2])
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    (outside / "hr.json").write_text(json.dumps(page_object("77", "Salaries", "<p>Private numbers.</p>")))
+    (folder / "hr.json").symlink_to(outside / "hr.json")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "copy.json").symlink_to(folder / "page-0000.json")
+    (folder / "linked").symlink_to(outside, target_is_directory=True)
+    source = ExportSource(folder)
+    assert source.page_ids() == {"0", "1"}
+    assert any("hr.json" in w and "outside" in w for w in source.report.warnings)
+
+
+def rewrite_with_checksum(folder: Path, name: str, data: bytes) -> None:
+    (folder / name).write_bytes(data)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def npz(**arrays: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.savez(out, **arrays)
+    return out.getvalue()
+
+
+def _lexical_junk(folder: Path) -> list[tuple[str, bytes]]:
+    with np.load(folder / "lexical.npz") as f:
+        good = {k: f[k] for k in f.files}
+    bad_ids = {**good, "doc_ids": good["doc_ids"] + 1000}
+    backwards = {**good, "indptr": good["indptr"][::-1].copy()}
+    return [
+        ("lexical.npz", b"PK\x03\x04 not really a zip"),
+        ("lexical.npz", npz(**bad_ids)),
+        ("lexical.npz", npz(**backwards)),
+        ("lexical.npz", npz(**{**good, "tf": np.full_like(good["tf"], np.nan)})),
+        ("vocab.json", json.dumps({"a": 1}).encode()),
+        ("vocab.json", json.dumps([1, 2, 3]).encode()),
+    ]
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_a_checksum_valid_but_broken_lexical_file_is_corrupt(
+    tmp_path: Path, case: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder, store, first = published(tmp_path)
+    clock = FakeClock(0.0)
+    retriever = RefreshingRetriever(store, HashEmbedder(), refresh_seconds=1, clock=clock)
+    write_export(folder, [*PAGES, page_object("9", "Badges", "<p>Badge office hours.</p>")])
+    second = ingest(folder, store).index_version
+    name, data = _lexical_junk(tmp_path / "idx" / "versions" / second)[case]
+    rewrite_with_checksum(tmp_path / "idx" / "versions" / second, name, data)
+    with pytest.raises(IndexCorrupt):
+        LocalIndexStore(tmp_path / "idx").load()
+    clock.now = 5
+    assert retriever.retrieve("badge office").pages
+    assert retriever.bundle.version == first
