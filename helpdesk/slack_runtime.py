@@ -114,6 +114,8 @@ def build_runtime(
         ),
         it_group=settings.slack.it_group,
         it_email=settings.mail.it_queue_email,
+        allow_guests=settings.slack.allow_guests,
+        allow_external=settings.slack.allow_external,
     )
     bot = HelpdeskBot(
         config,

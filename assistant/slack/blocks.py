@@ -251,3 +251,15 @@ def home_view(tickets: Sequence[Any], limit: int = 20) -> dict:
     ]
     blocks += tickets_message(tickets, limit)[1]
     return {"type": "home", "blocks": blocks}
+
+
+# --- refusals (who may ask) ----------------------------------------------------------------------------------------
+REFUSAL_EXTERNAL = (
+    "Sorry, I can only help members of this organisation. Please ask your own IT team, or your contact here."
+)
+REFUSAL_GUEST = "Sorry, I can't help guest accounts. Please ask your contact here to raise it with IT."
+
+
+def refusal_message(reason: str) -> tuple[str, list[dict]]:
+    """The polite refusal for someone who may not ask ("external" or "guest")."""
+    return text_message(REFUSAL_EXTERNAL if reason == "external" else REFUSAL_GUEST)

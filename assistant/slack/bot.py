@@ -59,6 +59,8 @@ class BotConfig:
     it_email: str = "it-support@example.com"
     lease_seconds: float = LEASE_SECONDS
     history_turns: int = 10
+    allow_guests: bool = False  # HELPDESK_SLACK_ALLOW_GUESTS
+    allow_external: bool = False  # HELPDESK_SLACK_ALLOW_EXTERNAL (people of other organisations, Slack Connect)
 
 
 class _Once(Generic[T]):
@@ -158,6 +160,25 @@ class HelpdeskBot:
     def is_it(self, api: SlackApi, user_id: str) -> bool:
         return self.directory.is_it(api, user_id)
 
+    def refusal(self, api: SlackApi, body: Mapping[str, Any], event: Mapping[str, Any]) -> str | None:
+        """ "external" or "guest" when the sender may not ask (see SlackDirectory.refusal), else None."""
+        return self.directory.refusal(
+            api, body, event, allow_guests=self.config.allow_guests, allow_external=self.config.allow_external
+        )
+
+    def refused(self, api: SlackApi, job: Job, body: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
+        """Tell someone who may not ask, politely (only them, in a channel), before any retrieval or ticket."""
+        reason = self.refusal(api, body, event)
+        if reason is None:
+            return False
+        channel, user = str(event.get("channel", "")), str(event.get("user", ""))
+        thread = str(event.get("thread_ts") or "")
+        text, blocks = bk.refusal_message(reason)
+        if is_dm(event) or not api.ephemeral(channel, user, text, blocks, thread_ts=thread):
+            api.post(channel, text, blocks, thread_ts=thread or str(event.get("ts") or "") or None)
+        job.outcome = f"refused: {reason}"
+        return True
+
     # --- events --------------------------------------------------------------------------------------------
     def answer_mention(self, body: dict, context: Any, client: Any) -> None:
         event = body.get("event") or {}
@@ -168,6 +189,8 @@ class HelpdeskBot:
             channel = str(event.get("channel", ""))
             question = clean_text(str(event.get("text", "")), me)
             thread = str(event.get("thread_ts") or event.get("ts") or "")
+            if self.refused(api, job, body, event):
+                return
             if not question:
                 api.post(channel, *bk.text_message(messages.SLACK_EMPTY_MENTION), thread_ts=thread)
                 job.outcome = "empty"
@@ -203,6 +226,8 @@ class HelpdeskBot:
             question = clean_text(str(event.get("text", "")), me)
             if not question:
                 job.outcome = "empty"
+                return
+            if self.refused(api, job, body, event):
                 return
             self.answer_into(
                 api, job, key=_key(body), question=question, user=str(event.get("user", "")), channel=channel,

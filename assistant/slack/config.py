@@ -20,6 +20,8 @@ class SlackConfig:
     mention_only_channels: tuple[str, ...] = ()
     disabled_channels: tuple[str, ...] = ()
     worker_function: str = ""  # a separate worker Lambda for the lazy answers (default: this function)
+    allow_guests: bool = False  # answer guest accounts (users.info is_restricted / is_ultra_restricted)
+    allow_external: bool = False  # answer people from other organisations in Slack Connect channels
 
     @classmethod
     def from_env(cls, env: e.Env) -> SlackConfig:
@@ -35,4 +37,6 @@ class SlackConfig:
             mention_only_channels=e.csv(env, "HELPDESK_MENTION_ONLY_CHANNELS"),
             disabled_channels=e.csv(env, "HELPDESK_DISABLED_CHANNELS"),
             worker_function=e.text(env, "HELPDESK_SLACK_WORKER_FUNCTION"),
+            allow_guests=e.flag(env, "HELPDESK_SLACK_ALLOW_GUESTS", False),
+            allow_external=e.flag(env, "HELPDESK_SLACK_ALLOW_EXTERNAL", False),
         )
