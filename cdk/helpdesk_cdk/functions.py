@@ -3,17 +3,27 @@
 Each function gets its own role with no managed policy at all (not even AWSLambdaBasicExecutionRole): it may write
 to its own log group, and then only what its job needs, granted here line by line:
 
-| function | S3 index            | Bedrock                 | DynamoDB           | SES  | secrets    | Lambda      |
-|----------|---------------------|-------------------------|--------------------|------|------------|-------------|
-| slack    | read prefix         | embed + chat (+guard.)  | tickets, dedupe    | send | slack      | invoke self |
-| ingest   | read/write prefix   | embed                   |                    |      | confluence |             |
-| sweep    |                     |                         | tickets            | send |            |             |
+| function | S3 index   | Bedrock                        | DynamoDB                | SES  | secrets    | Lambda        |
+|----------|------------|--------------------------------|-------------------------|------|------------|---------------|
+| slack    |            |                                |                         |      | slack      | invoke worker |
+| worker   | read       | embed + chat (+guard., rerank) | tickets, dedupe (below) | send | slack      |               |
+| ingest   | read/write | embed                          |                         |      | confluence |               |
+| sweep    |            |                                | tickets (no PutItem)    | send |            |               |
 
-With `slack_worker_handler` set, a worker function gets the slack grants and the receiver may invoke the worker
-instead of itself (the Slack issue may split receiver and worker; lazy listeners on one function are the default).
+The DynamoDB actions are the calls the code makes, nothing more: tickets GetItem, PutItem, UpdateItem on the table
+and Query on its indexes (assistant/tickets/dynamodb.py; the unfiltered Scan is only `helpdesk tickets list` on a
+workstation); dedupe GetItem, PutItem, UpdateItem (assistant/slack/dynamo_store.py). The sweep never creates a
+ticket, so it has no PutItem.
 
-Asynchronous invocations (Bolt's lazy listeners, EventBridge) that still fail after their retries land in the SQS
-dead-letter queue, which has an alarm.
+The receiver (`slack`) only acks: Bolt hands every answer to the worker through an asynchronous invoke, so it
+needs the Slack secret and `lambda:InvokeFunction` on the worker. The worker's reserved concurrency
+(`worker_concurrency`) bounds how many answers call Bedrock at once; a burst waits in Lambda's asynchronous queue
+(throttled events are retried by Lambda for up to the maximum event age). With `slack_worker_handler` empty, the
+one Slack function acks and answers (lazy self-invocation), holds the worker's grants, and nothing is reserved:
+reserving it would throttle the acks too. Ingest is reserved to 1 so two runs never publish at once.
+
+Asynchronous invocations (the worker, EventBridge) that still fail after their retries land in the SQS queue
+`<prefix>-failed-invocations`, which has an alarm; `helpdesk replay-failed` sends them back to their function.
 """
 
 from __future__ import annotations
@@ -43,9 +53,16 @@ ARCHITECTURES = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Archite
 SERVICE_NAME = "it-helpdesk"  # POWERTOOLS_SERVICE_NAME: the `service` dimension of every custom metric
 METRICS_NAMESPACE = "ITHelpdesk"  # POWERTOOLS_METRICS_NAMESPACE
 HANDLERS = {"slack": "handler.lambda_handler", "ingest": "handler.ingest_handler", "sweep": "handler.sweep_handler"}
-# Retries of a failed asynchronous invocation before it goes to the DLQ. A retried Slack answer could post twice,
-# and the next scheduled run repeats ingest and sweep anyway.
-ASYNC_RETRIES = {"slack": 0, "worker": 0, "ingest": 1, "sweep": 0}
+# Retries of a failed asynchronous invocation before it goes to the failed-invocations queue. The worker is retried
+# twice: its dedupe claim (assistant/slack/jobs.py) drops a retry of a finished answer and lets one whose lease ran
+# out answer again. The single Slack function (no worker) is not: its invocations are API Gateway's, synchronous.
+# The next scheduled run repeats the sweep anyway.
+ASYNC_RETRIES = {"slack": 0, "worker": 2, "ingest": 1, "sweep": 0, "digest": 0}  # digest: cdk/.../knowledge.py
+MAX_EVENT_AGE = Duration.hours(1)  # then the event goes to the queue; the worker accepts a replay for 6 hours
+INGEST_CONCURRENCY = 1  # two ingest runs would race to publish the index
+TICKETS_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+SWEEP_TICKETS_ACTIONS = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+DEDUPE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,7 @@ class HelpdeskFunction(Construct):
         code: lambda_.Code,
         environment: dict[str, str],
         dlq: sqs.IQueue,
+        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.name = f"{config.prefix}-{spec.key}"
@@ -105,7 +123,8 @@ class HelpdeskFunction(Construct):
             log_group=self.log_group,
             on_failure=destinations.SqsDestination(dlq),
             retry_attempts=ASYNC_RETRIES[spec.key],
-            max_event_age=Duration.hours(1),
+            max_event_age=MAX_EVENT_AGE,
+            reserved_concurrent_executions=reserved_concurrency,
         )
 
     @property
@@ -173,6 +192,7 @@ class Functions(Construct):
             **_optional(
                 HELPDESK_GUARDRAIL_ID=config.guardrail_id,
                 HELPDESK_GUARDRAIL_VERSION=config.guardrail_version,
+                HELPDESK_RERANK_MODEL_ARN=config.rerank_model_arn,
                 HELPDESK_IT_GROUP=",".join(config.it_group),
                 HELPDESK_CHANNEL_ALLOWLIST=",".join(config.channel_allowlist),
                 HELPDESK_MENTION_ONLY_CHANNELS=",".join(config.mention_only_channels),
@@ -199,13 +219,13 @@ class Functions(Construct):
         if worker:
             slack_env["HELPDESK_SLACK_WORKER_FUNCTION"] = f"{config.prefix}-worker"
 
-        def make(spec: FunctionSpec, env: dict[str, str]) -> HelpdeskFunction:
+        def make(spec: FunctionSpec, env: dict[str, str], reserved: int | None = None) -> HelpdeskFunction:
             clash = sorted(set(config.extra_env) & set(env))
             if clash:
                 raise ValueError(f"extra_env may not override what the stack sets: {', '.join(clash)}")
             return HelpdeskFunction(
                 self, spec.key.capitalize(), config=config, spec=spec, code=code,
-                environment={**env, **config.extra_env}, dlq=self.dlq,
+                environment={**env, **config.extra_env}, dlq=self.dlq, reserved_concurrency=reserved,
             )  # fmt: skip
 
         self.slack = make(
@@ -219,11 +239,13 @@ class Functions(Construct):
                 FunctionSpec("worker", config.slack_worker_handler, config.slack_memory_mb, config.slack_timeout_s,
                              "Answers Slack questions handed over by the receiver"),
                 {k: v for k, v in slack_env.items() if k != "HELPDESK_SLACK_WORKER_FUNCTION"},
+                config.worker_concurrency or None,
             )  # fmt: skip
         self.ingest = make(
             FunctionSpec("ingest", HANDLERS["ingest"], config.ingest_memory_mb, config.ingest_timeout_s,
                          "Scheduled re-index of Confluence into the S3 index ({\"full\": true}: full sweep)"),
             ingest_env,
+            INGEST_CONCURRENCY,
         )  # fmt: skip
         self.sweep = make(
             FunctionSpec("sweep", HANDLERS["sweep"], config.sweep_memory_mb, config.sweep_timeout_s,
@@ -231,14 +253,16 @@ class Functions(Construct):
             sweep_env,
         )  # fmt: skip
 
-        answerers = [self.slack, *([self.worker] if self.worker else [])]
-        for fn in answerers:
-            self._read_index(fn)
-            self._invoke_models(fn, embed=True, chat=True)
-            storage.tickets_table.grant_read_write_data(fn.role)
-            storage.dedupe_table.grant_read_write_data(fn.role)
-            email.grant_send(fn.role)
-            secrets.slack.grant_read(fn.role)
+        self.answerer = self.worker or self.slack  # the function that answers, calls Bedrock and opens tickets
+        secrets.slack.grant_read(self.slack.role)
+        fn = self.answerer
+        self._read_index(fn)
+        self._invoke_models(fn, embed=True, chat=True)
+        self._tickets(fn, TICKETS_ACTIONS)
+        fn.allow("SlackDedupeAndFeedback", DEDUPE_ACTIONS, [storage.dedupe_table.table_arn])
+        email.grant_send(fn.role)
+        if self.worker:
+            secrets.slack.grant_read(self.worker.role)
         # Lazy listeners re-invoke the function by the ARN it was invoked with (Bolt: context.invoked_function_arn),
         # unqualified since API Gateway calls the unqualified function; so no `:*` for versions or aliases.
         target = self.worker or self.slack
@@ -248,12 +272,18 @@ class Functions(Construct):
         self._invoke_models(self.ingest, embed=True, chat=False)
         secrets.confluence.grant_read(self.ingest.role)
 
-        storage.tickets_table.grant_read_write_data(self.sweep.role)
+        self._tickets(self.sweep, SWEEP_TICKETS_ACTIONS)
         email.grant_send(self.sweep.role)
 
     @property
     def all(self) -> list[HelpdeskFunction]:
         return [f for f in (self.slack, self.worker, self.ingest, self.sweep) if f is not None]
+
+    def _tickets(self, fn: HelpdeskFunction, actions: list[str]) -> None:
+        """Item actions on the tickets table; Query on its indexes only (every list is a GSI query)."""
+        arn = self.storage.tickets_table.table_arn
+        fn.allow("Tickets", actions, [arn])
+        fn.allow("QueryTicketIndexes", ["dynamodb:Query"], [f"{arn}/index/*"])
 
     def _read_index(self, fn: HelpdeskFunction, *, write: bool = False) -> None:
         bucket, prefix = self.storage.index_bucket, self.config.index_prefix
@@ -292,6 +322,11 @@ class Functions(Construct):
                     arn_format=ArnFormat.SLASH_RESOURCE_NAME,
                 )  # fmt: skip
                 fn.allow("ApplyGuardrail", ["bedrock:ApplyGuardrail"], [guardrail])
+            if cfg.rerank_model_arn:
+                # bedrock:Rerank has no resource type (IAM accepts only "*" for it); what it can reach is decided by
+                # InvokeModel, which is allowed on the configured rerank model only.
+                fn.allow("Rerank", ["bedrock:Rerank"], ["*"])
+                fn.allow("InvokeRerankModel", ["bedrock:InvokeModel"], [cfg.rerank_model_arn])
 
 
 def _optional(**values: str) -> dict[str, str]:

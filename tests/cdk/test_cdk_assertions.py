@@ -20,19 +20,21 @@ def variant(synth) -> Template:
 
 def test_resource_counts(default, variant):
     for rtype, n in {
-        "AWS::Lambda::Function": 3, "AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Method": 1,
-        "AWS::S3::Bucket": 1, "AWS::DynamoDB::Table": 2, "AWS::SecretsManager::Secret": 2, "AWS::SQS::Queue": 1,
-        "AWS::SNS::Topic": 1, "AWS::Events::Rule": 3, "AWS::CloudWatch::Alarm": 9, "AWS::SES::EmailIdentity": 0,
+        "AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Method": 1,
+        "AWS::S3::Bucket": 1, "AWS::DynamoDB::Table": 3, "AWS::SecretsManager::Secret": 2, "AWS::SQS::Queue": 1,
+        "AWS::SNS::Topic": 1, "AWS::Events::Rule": 4, "AWS::CloudWatch::Alarm": 11, "AWS::SES::EmailIdentity": 0,
     }.items():  # fmt: skip
         default.resource_count_is(rtype, n)
-    variant.resource_count_is("AWS::Lambda::Function", 4)  # + the worker
-    variant.resource_count_is("AWS::DynamoDB::Table", 1)  # the tickets table is adopted
+    default.resource_count_is("AWS::Lambda::Function", 5)  # the receiver, the worker, ingest, sweep and digest
+    variant.resource_count_is("AWS::Lambda::Function", 4)  # one Slack function answers (no worker)
+    variant.resource_count_is("AWS::DynamoDB::Table", 2)  # the tickets table is adopted
     variant.resource_count_is("AWS::SecretsManager::Secret", 0)
     variant.resource_count_is("AWS::SES::EmailIdentity", 1)
 
 
 def test_functions(default):
-    for name, memory, timeout in (("slack", 1024, 60), ("ingest", 1024, 900), ("sweep", 256, 120)):
+    for name, memory, timeout in (("slack", 1024, 60), ("worker", 1024, 60), ("ingest", 1024, 900),
+                                  ("sweep", 256, 120)):  # fmt: skip
         default.has_resource_properties("AWS::Lambda::Function", {
             "FunctionName": f"it-helpdesk-{name}", "Runtime": "python3.13", "Architectures": ["arm64"],
             "MemorySize": memory, "Timeout": timeout, "LoggingConfig": {"LogGroup": Match.any_value()},
@@ -86,7 +88,7 @@ def test_data(default, variant):
 def test_iam_statements(default):
     default.has_resource_properties("AWS::IAM::Policy", {"PolicyDocument": {"Statement": Match.array_with([
         Match.object_like({"Sid": "InvokeLazyListeners", "Action": "lambda:InvokeFunction",
-                           "Resource": {"Fn::Join": ["", Match.array_with([":function:it-helpdesk-slack"])]}}),
+                           "Resource": {"Fn::Join": ["", Match.array_with([":function:it-helpdesk-worker"])]}}),
     ])}})  # fmt: skip
     default.has_resource_properties("AWS::IAM::Policy", {"PolicyDocument": {"Statement": Match.array_with([
         Match.object_like({"Action": "ses:SendEmail",
@@ -98,7 +100,7 @@ def test_iam_statements(default):
     ])}})  # fmt: skip
     for policy in default.find_resources("AWS::IAM::Policy").values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            assert statement["Resource"] != "*", statement
+            assert statement["Resource"] != "*", statement  # the default stack has no rerank model
 
 
 def test_alarms(default):

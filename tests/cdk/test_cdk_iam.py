@@ -12,11 +12,13 @@ D, V = "ItHelpdesk", "ItHelpdeskVariant"
 DATA_PREFIXES = ("bedrock:", "dynamodb:", "s3:", "ses:", "secretsmanager:", "lambda:", "sqs:", "logs:")
 # The only wildcards a data action may carry, each acknowledged in cdk/helpdesk_cdk/nag.py with its reason.
 ALLOWED_WILDCARD = re.compile(r".*(/index/\*|-\?\?\?\?\?\?)$")
+# Actions IAM defines without a resource type, so only Resource "*" works; each must stand alone in its statement.
+RESOURCELESS = {"bedrock:Rerank"}
 P, R, A = "<AWS::Partition>", "<AWS::Region>", "<AWS::AccountId>"
-RW = ("dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:ConditionCheckItem",
-      "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-      "dynamodb:DescribeTable")  # fmt: skip
-STREAMS = ("dynamodb:GetRecords", "dynamodb:GetShardIterator")
+# The DynamoDB calls the code makes: tickets get/put/update and GSI queries, dedupe get/put/update.
+TICKETS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+DEDUPE = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+SWEEP_TICKETS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
 LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
 DLQ = ("sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl")
 CHAT = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
@@ -47,7 +49,8 @@ def expected_default(t: dict) -> dict[str, set]:
     profile = f"arn:{P}:bedrock:{R}:{A}:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0"
     routed = tuple(sorted(fm.format(r) + "anthropic.claude-3-5-haiku-20241022-v1:0"
                           for r in (R, "us-east-1", "us-east-2", "us-west-1", "us-west-2")))  # fmt: skip
-    tickets = (f"<{i['it-helpdesk-tickets']}.Arn>", f"<{i['it-helpdesk-tickets']}.Arn>/index/*")
+    table = (f"<{i['it-helpdesk-tickets']}.Arn>",)
+    table_indexes = (f"<{i['it-helpdesk-tickets']}.Arn>/index/*",)
     dedupe = (f"<{i['it-helpdesk-slack-events']}.Arn>",)
     ses = tuple(sorted(f"arn:{P}:ses:{R}:{A}:identity/{x}"
                        for x in ("helpdesk-bot@example.com", "example.com", "it-support@example.com")))  # fmt: skip
@@ -58,25 +61,31 @@ def expected_default(t: dict) -> dict[str, set]:
         logs = (frozenset(LOGS), (f"<{i[f'/aws/lambda/{name}']}.Arn>",), "")
         return {logs, (frozenset(DLQ), (f"<{i['dlq']}.Arn>",), "")}
 
+    slack_secret = (
+        frozenset({"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}),
+        (f"<{i['it-helpdesk/slack']}>",),
+        "",
+    )
     return {
+        # The receiver only acks and hands the work to the worker.
         "it-helpdesk-slack": base("it-helpdesk-slack")
+        | {
+            slack_secret,
+            (frozenset({"lambda:InvokeFunction"}), (f"arn:{P}:lambda:{R}:{A}:function:it-helpdesk-worker",), ""),
+        },
+        "it-helpdesk-worker": base("it-helpdesk-worker")
         | {
             (frozenset({"s3:ListBucket"}), (bucket,), ""),
             (frozenset({"s3:GetObject"}), (objects,), ""),
             (frozenset({"bedrock:InvokeModel"}), titan, ""),
             (frozenset(CHAT), (profile,), ""),
             (frozenset(CHAT), routed, f"StringEquals:bedrock:InferenceProfileArn={profile}"),
-            (frozenset(RW), tuple(sorted(tickets)), ""),
-            (frozenset(STREAMS), tuple(sorted(tickets)), ""),
-            (frozenset(RW), dedupe, ""),
-            (frozenset(STREAMS), dedupe, ""),
+            (frozenset(TICKETS), table, ""),
+            (frozenset({"dynamodb:Query"}), table_indexes, ""),
+            (frozenset(DEDUPE), dedupe, ""),
+            (frozenset({"dynamodb:UpdateItem"}), (f"<{i['it-helpdesk-interactions']}.Arn>",), ""),
             (frozenset({"ses:SendEmail"}), ses, from_sender),
-            (
-                frozenset({"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}),
-                (f"<{i['it-helpdesk/slack']}>",),
-                "",
-            ),
-            (frozenset({"lambda:InvokeFunction"}), (f"arn:{P}:lambda:{R}:{A}:function:it-helpdesk-slack",), ""),
+            slack_secret,
         },
         "it-helpdesk-ingest": base("it-helpdesk-ingest")
         | {
@@ -91,20 +100,61 @@ def expected_default(t: dict) -> dict[str, set]:
         },
         "it-helpdesk-sweep": base("it-helpdesk-sweep")
         | {
-            (frozenset(RW), tuple(sorted(tickets)), ""),
-            (frozenset(STREAMS), tuple(sorted(tickets)), ""),
+            (frozenset(SWEEP_TICKETS), table, ""),
+            (frozenset({"dynamodb:Query"}), table_indexes, ""),
             (frozenset({"ses:SendEmail"}), ses, from_sender),
         },
     }
 
 
-@pytest.mark.parametrize("name", ["it-helpdesk-slack", "it-helpdesk-ingest", "it-helpdesk-sweep"])
+@pytest.mark.parametrize("name", ["it-helpdesk-slack", "it-helpdesk-worker", "it-helpdesk-ingest", "it-helpdesk-sweep"])
 def test_each_function_holds_exactly_the_expected_statements(synth, name):
     t = synth.template(D)
     got = {key(s) for s in statements_of(t, name)}
     expected = expected_default(t)[name]
     assert got - expected == set(), f"unexpected permissions for {name}"
     assert expected - got == set(), f"missing permissions for {name}"
+
+
+LOGS_AND_QUEUE = {*LOGS, *DLQ}
+SEND = {"ses:SendEmail"}
+READ_SECRET = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+READ_INDEX = {"s3:ListBucket", "s3:GetObject"}
+CHAT_ACTIONS = {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}
+ANSWERER = {*LOGS_AND_QUEUE, *READ_INDEX, *CHAT_ACTIONS, *TICKETS, "dynamodb:Query", *DEDUPE, *SEND, *READ_SECRET}
+INGEST = {*LOGS_AND_QUEUE, *READ_INDEX, "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+          "bedrock:InvokeModel", *READ_SECRET}  # fmt: skip
+SWEEP = {*LOGS_AND_QUEUE, *SWEEP_TICKETS, "dynamodb:Query", *SEND}
+DIGEST = {*LOGS_AND_QUEUE, "dynamodb:Query", "bedrock:InvokeModel", *SEND}  # interactions by day, gaps, email
+EXPECTED_ACTIONS = {
+    D: {
+        "it-helpdesk-slack": {*LOGS_AND_QUEUE, *READ_SECRET, "lambda:InvokeFunction"},
+        "it-helpdesk-worker": ANSWERER,
+        "it-helpdesk-ingest": INGEST,
+        "it-helpdesk-sweep": SWEEP,
+        "it-helpdesk-digest": DIGEST,
+    },
+    V: {  # one Slack function that acks and answers (lazy self-invocation), with a guardrail and a rerank model
+        "helpdesk-v-slack": {*ANSWERER, "lambda:InvokeFunction", "bedrock:ApplyGuardrail", "bedrock:Rerank"},
+        "helpdesk-v-ingest": INGEST,
+        "helpdesk-v-sweep": SWEEP,
+        "helpdesk-v-digest": DIGEST,
+    },
+}
+
+
+@pytest.mark.parametrize("stack", [D, V])
+def test_each_function_is_granted_exactly_these_actions_and_no_more(synth, stack):
+    t = synth.template(stack)
+    names = {flat(f["Properties"]["FunctionName"]) for f in resources(t, "AWS::Lambda::Function").values()}
+    assert names == set(EXPECTED_ACTIONS[stack])
+    for name, expected in EXPECTED_ACTIONS[stack].items():
+        granted = {a for s in statements_of(t, name) for a in s.actions}
+        assert granted - expected == set(), f"{name} gained {sorted(granted - expected)}"
+        assert expected - granted == set(), f"{name} lost {sorted(expected - granted)}"
+    for name in EXPECTED_ACTIONS[stack]:  # never the broad DynamoDB grant again
+        granted = {a for s in statements_of(t, name) for a in s.actions}
+        assert not granted & {"dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}, name
 
 
 @pytest.mark.parametrize("stack", [D, V])
@@ -115,6 +165,10 @@ def test_no_wildcard_resource_or_action_on_data_model_email_or_secret_actions(sy
             continue
         checked += 1
         assert not any(a.endswith("*") for a in s.actions), s
+        if set(s.actions) <= RESOURCELESS:
+            assert s.resources == ("*",), s
+            continue
+        assert not set(s.actions) & RESOURCELESS, f"{s}: a resource-less action shares a statement"
         for resource in s.resources:
             assert resource != "*", s
             assert ("*" not in resource and "?" not in resource) or ALLOWED_WILDCARD.fullmatch(resource), s
@@ -138,7 +192,7 @@ def test_no_managed_full_access_policy_and_no_managed_policy_on_any_lambda_role(
 def test_inference_profile_grants_the_profile_and_its_foundation_models_in_every_routed_region(synth):
     v = synth.template(V)
     profile = f"arn:{P}:bedrock:{R}:{A}:inference-profile/eu.anthropic.claude-3-7-sonnet-20250219-v1:0"
-    for name in ("helpdesk-v-slack", "helpdesk-v-worker"):
+    for name in ("helpdesk-v-slack",):
         chat = [s for s in statements_of(v, name) if "bedrock:InvokeModelWithResponseStream" in s.actions]
         direct = [s for s in chat if not s.condition]
         routed = [s for s in chat if s.condition]
@@ -154,24 +208,40 @@ def test_inference_profile_grants_the_profile_and_its_foundation_models_in_every
     assert not [s for s in ingest if "bedrock:InvokeModelWithResponseStream" in s.actions]
 
 
-def test_variant_grants_adopted_table_indexes_secrets_by_arn_and_the_worker(synth):
+def test_variant_grants_adopted_table_indexes_secrets_by_arn_and_lazy_self_invocation(synth):
     v = synth.template(V)
     table = f"arn:{P}:dynamodb:{R}:{A}:table/it-helpdesk-tickets"
-    for name in ("helpdesk-v-slack", "helpdesk-v-worker", "helpdesk-v-sweep"):
-        rw = [s for s in statements_of(v, name) if "dynamodb:PutItem" in s.actions and table in s.resources]
-        assert rw and set(rw[0].resources) == {table, f"{table}/index/*"}, name
+    for name in ("helpdesk-v-slack", "helpdesk-v-sweep"):
+        items = [s.resources for s in statements_of(v, name)
+                 if "dynamodb:UpdateItem" in s.actions and any("tickets" in r for r in s.resources)]  # fmt: skip
+        queries = [s.resources for s in statements_of(v, name) if s.actions == ("dynamodb:Query",)]
+        assert (items, queries) == ([(table,)], [(f"{table}/index/*",)]), name
     slack_secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:helpdesk/slack-AbC123"
     conf_secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:helpdesk/confluence-??????"
-    names = ("helpdesk-v-slack", "helpdesk-v-worker", "helpdesk-v-ingest", "helpdesk-v-sweep")
+    names = ("helpdesk-v-slack", "helpdesk-v-ingest", "helpdesk-v-sweep")
     reads = {n: [s.resources for s in statements_of(v, n) if "secretsmanager:GetSecretValue" in s.actions]
              for n in names}  # fmt: skip
-    assert reads == {"helpdesk-v-slack": [(slack_secret,)], "helpdesk-v-worker": [(slack_secret,)],
-                     "helpdesk-v-ingest": [(conf_secret,)], "helpdesk-v-sweep": []}  # fmt: skip
+    assert reads == {"helpdesk-v-slack": [(slack_secret,)], "helpdesk-v-ingest": [(conf_secret,)],
+                     "helpdesk-v-sweep": []}  # fmt: skip
     invoke = [s.resources for s in statements_of(v, "helpdesk-v-slack") if "lambda:InvokeFunction" in s.actions]
-    assert invoke == [(f"arn:{P}:lambda:{R}:{A}:function:helpdesk-v-worker",)]
-    assert not [s for s in statements_of(v, "helpdesk-v-worker") if "lambda:InvokeFunction" in s.actions]
+    assert invoke == [(f"arn:{P}:lambda:{R}:{A}:function:helpdesk-v-slack",)]
     objects = [s for s in statements_of(v, "helpdesk-v-ingest") if "s3:PutObject" in s.actions]
     assert len(objects[0].resources) == 1 and objects[0].resources[0].endswith(".Arn>/prod/index/*")
+
+
+def test_rerank_model_is_the_only_model_rerank_may_invoke(synth):
+    v = synth.template(V)
+    arn = "arn:aws:bedrock:eu-central-1::foundation-model/amazon.rerank-v1:0"
+    slack = statements_of(v, "helpdesk-v-slack")
+    assert [s.resources for s in slack if s.actions == ("bedrock:Rerank",)] == [("*",)]
+    invoke = [s for s in slack if "bedrock:InvokeModel" in s.actions and arn in s.resources]
+    assert [(s.actions, s.resources, s.condition) for s in invoke] == [(("bedrock:InvokeModel",), (arn,), "")]
+    env = function(v, "helpdesk-v-slack")[1]["Properties"]["Environment"]["Variables"]
+    assert env["HELPDESK_RERANK_MODEL_ARN"] == arn
+    t = synth.template(D)  # no rerank model: neither the grant nor the variable
+    for name in ("it-helpdesk-slack", "it-helpdesk-worker"):
+        assert not [s for s in statements_of(t, name) if "bedrock:Rerank" in s.actions]
+        assert "HELPDESK_RERANK_MODEL_ARN" not in function(t, name)[1]["Properties"]["Environment"]["Variables"]
 
 
 # --- environment -----------------------------------------------------------------------------------------------------
@@ -212,8 +282,14 @@ def test_environment_contract_of_each_function(synth):
     for e in env.values():
         assert e["HELPDESK_HOME"] == "/tmp/helpdesk"
         assert (e["POWERTOOLS_SERVICE_NAME"], e["POWERTOOLS_METRICS_NAMESPACE"]) == ("it-helpdesk", "ITHelpdesk")
+    # The receiver hands answers to the worker, which has the same environment without that pointer.
+    assert slack["HELPDESK_SLACK_WORKER_FUNCTION"] == "it-helpdesk-worker"
+    worker = function(t, "it-helpdesk-worker")[1]["Properties"]["Environment"]["Variables"]
+    assert {k: flat(v) for k, v in worker.items()} == {
+        k: flat(v) for k, v in slack.items() if k != "HELPDESK_SLACK_WORKER_FUNCTION"
+    }
     v_slack = function(synth.template(V), "helpdesk-v-slack")[1]["Properties"]["Environment"]["Variables"]
-    assert v_slack["HELPDESK_SLACK_WORKER_FUNCTION"] == "helpdesk-v-worker"
+    assert "HELPDESK_SLACK_WORKER_FUNCTION" not in v_slack  # no worker: Bolt re-invokes the function itself
     assert (v_slack["HELPDESK_GUARDRAIL_ID"], v_slack["HELPDESK_GUARDRAIL_VERSION"]) == ("abc123xyz", "3")
     assert v_slack["HELPDESK_IT_GROUP"] == "S0123ITOPS" and v_slack["HELPDESK_CONFIDENCE_THRESHOLD"] == "0.7"
     assert flat(v_slack["HELPDESK_INDEX"]).endswith("/prod/index")

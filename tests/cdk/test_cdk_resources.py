@@ -63,8 +63,10 @@ def test_functions_runtime_architecture_memory_timeout_and_handlers(synth):
     t = synth.template(D)
     expected = {
         "it-helpdesk-slack": ("handler.lambda_handler", 1024, 60),
+        "it-helpdesk-worker": ("handler.worker_handler", 1024, 60),
         "it-helpdesk-ingest": ("handler.ingest_handler", 1024, 900),
         "it-helpdesk-sweep": ("handler.sweep_handler", 256, 120),
+        "it-helpdesk-digest": ("handler.digest_handler", 512, 300),
     }
     assert len(resources(t, "AWS::Lambda::Function")) == len(expected)
     for name, (handler, memory, timeout) in expected.items():
@@ -76,11 +78,41 @@ def test_functions_runtime_architecture_memory_timeout_and_handlers(synth):
         assert flat(p["LoggingConfig"]["LogGroup"]) == f"<{group}>"
         assert lg["Properties"]["RetentionInDays"] == 30
     v = synth.template(V)
-    _, fn = function(v, "helpdesk-v-worker")
-    assert fn["Properties"]["Handler"] == "handler.worker_handler"
+    assert {flat(f["Properties"]["FunctionName"]) for f in resources(v, "AWS::Lambda::Function").values()} == {
+        "helpdesk-v-slack", "helpdesk-v-ingest", "helpdesk-v-sweep", "helpdesk-v-digest"}  # fmt: skip
+    _, fn = function(v, "helpdesk-v-slack")
+    assert fn["Properties"]["Handler"] == "handler.lambda_handler"
     assert fn["Properties"]["Runtime"] == "python3.12" and fn["Properties"]["Architectures"] == ["x86_64"]
-    _, lg = one(v, "AWS::Logs::LogGroup", LogGroupName="/aws/lambda/helpdesk-v-worker")
+    _, lg = one(v, "AWS::Logs::LogGroup", LogGroupName="/aws/lambda/helpdesk-v-slack")
     assert lg["Properties"]["RetentionInDays"] == 90
+
+
+def test_a_burst_queues_for_a_bounded_worker_and_ingest_never_runs_twice_at_once(synth):
+    t = synth.template(D)
+    reserved = {flat(f["Properties"]["FunctionName"]): f["Properties"].get("ReservedConcurrentExecutions")
+                for f in resources(t, "AWS::Lambda::Function").values()}  # fmt: skip
+    # The receiver is never reserved: a throttled ack would be an error in Slack.
+    assert reserved == {"it-helpdesk-slack": None, "it-helpdesk-worker": 10, "it-helpdesk-ingest": 1,
+                        "it-helpdesk-sweep": None, "it-helpdesk-digest": None}  # fmt: skip
+    v = synth.template(V)
+    v_reserved = {flat(f["Properties"]["FunctionName"]): f["Properties"].get("ReservedConcurrentExecutions")
+                  for f in resources(v, "AWS::Lambda::Function").values()}  # fmt: skip
+    # One Slack function acks and answers: reserving it would throttle the acks too.
+    assert v_reserved == {"helpdesk-v-slack": None, "helpdesk-v-ingest": 1, "helpdesk-v-sweep": None,
+                          "helpdesk-v-digest": None}  # fmt: skip
+
+
+def test_worker_concurrency_is_a_setting(tmp_path):
+    from app import build_app
+
+    app = build_app({"bundle": "stub", "worker_concurrency": "25", "stack_name": "Sized"}, outdir=str(tmp_path),
+                    env={})  # fmt: skip
+    stack = app.node.find_child("Sized")
+    assert stack.resolve(stack.functions.worker.function.node.default_child.reserved_concurrent_executions) == 25
+    unbounded = build_app({"bundle": "stub", "worker_concurrency": "0", "stack_name": "Unbounded"},
+                          outdir=str(tmp_path / "u"), env={})  # fmt: skip
+    worker = unbounded.node.find_child("Unbounded").functions.worker.function.node.default_child
+    assert worker.reserved_concurrent_executions is None
 
 
 def test_failed_async_invocations_go_to_the_encrypted_dead_letter_queue(synth):
@@ -90,16 +122,20 @@ def test_failed_async_invocations_go_to_the_encrypted_dead_letter_queue(synth):
     assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 86400
     configs = {flat(c["Properties"]["FunctionName"]): c["Properties"]
                for c in resources(t, "AWS::Lambda::EventInvokeConfig").values()}  # fmt: skip
-    assert len(configs) == 3
+    assert len(configs) == 5
     retries = {}
     for fn_ref, props in configs.items():
         assert flat(props["DestinationConfig"]["OnFailure"]["Destination"]) == f"<{dlq}.Arn>"
         assert props["MaximumEventAgeInSeconds"] == 3600
         retries[fn_ref] = props["MaximumRetryAttempts"]
-    slack, _ = function(t, "it-helpdesk-slack")
-    ingest, _ = function(t, "it-helpdesk-ingest")
-    assert retries[f"<{slack}>"] == 0  # a retried lazy answer could post twice
-    assert retries[f"<{ingest}>"] == 1
+    by_name = {name: retries[f"<{function(t, name)[0]}>"] for name in
+               ("it-helpdesk-slack", "it-helpdesk-worker", "it-helpdesk-ingest", "it-helpdesk-sweep",
+                "it-helpdesk-digest")}  # fmt: skip
+    # The worker is retried: its dedupe claim drops a retry of a finished answer and redoes an unfinished one.
+    assert by_name == {"it-helpdesk-slack": 0, "it-helpdesk-worker": 2, "it-helpdesk-ingest": 1,
+                       "it-helpdesk-sweep": 0, "it-helpdesk-digest": 0}  # fmt: skip
+    outputs = t["Outputs"]
+    assert flat(outputs["FailedInvocationsQueueUrl"]["Value"]) == f"<{dlq}>"
 
 
 def test_schedules_send_the_documented_events(synth):
@@ -108,7 +144,7 @@ def test_schedules_send_the_documented_events(synth):
     sweep, _ = function(t, "it-helpdesk-sweep")
     dlq, _ = one(t, "AWS::SQS::Queue", QueueName="it-helpdesk-failed-invocations")
     rules = {r["Properties"]["ScheduleExpression"]: r["Properties"] for r in resources(t, "AWS::Events::Rule").values()}
-    assert set(rules) == {"rate(1 hour)", "cron(15 3 * * ? *)", "rate(15 minutes)"}
+    assert set(rules) == {"rate(1 hour)", "cron(15 3 * * ? *)", "rate(15 minutes)", "cron(0 8 ? * MON *)"}
     expected = {"rate(1 hour)": (ingest, {"full": False}), "cron(15 3 * * ? *)": (ingest, {"full": True}),
                 "rate(15 minutes)": (sweep, {})}  # fmt: skip
     for expr, (fn, payload) in expected.items():
@@ -119,7 +155,7 @@ def test_schedules_send_the_documented_events(synth):
     v_rules = {
         r["Properties"]["ScheduleExpression"] for r in resources(synth.template(V), "AWS::Events::Rule").values()
     }
-    assert v_rules == {"rate(1 hour)", "rate(15 minutes)"}  # full_ingest_schedule=off
+    assert v_rules == {"rate(1 hour)", "rate(15 minutes)", "cron(0 8 ? * MON *)"}  # full_ingest_schedule=off
 
 
 # --- data ----------------------------------------------------------------------------------------------------------
@@ -165,7 +201,7 @@ def test_tickets_table_keys_indexes_pitr_and_retention(synth):
 def test_adopt_mode_references_the_existing_tickets_table_without_creating_it(synth):
     v = synth.template(V)
     names = {r["Properties"].get("TableName") for r in resources(v, "AWS::DynamoDB::Table").values()}
-    assert names == {"helpdesk-v-events"}  # only the dedupe table is created
+    assert names == {"helpdesk-v-events", "helpdesk-v-interactions"}  # not the tickets table
     _, fn = function(v, "helpdesk-v-slack")
     assert fn["Properties"]["Environment"]["Variables"]["TICKETS_TABLE"] == "it-helpdesk-tickets"
 
@@ -203,7 +239,8 @@ def test_alarms_cover_errors_throttles_ingest_dlq_api_and_bedrock_and_notify_the
     assert sub["Properties"]["Protocol"] == "email"
     alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in resources(t, "AWS::CloudWatch::Alarm").values()}
     assert set(alarms) == {
-        "it-helpdesk-slack-errors", "it-helpdesk-sweep-errors", "it-helpdesk-ingest-failed",
+        "it-helpdesk-slack-errors", "it-helpdesk-worker-errors", "it-helpdesk-sweep-errors",
+        "it-helpdesk-ingest-failed", "it-helpdesk-worker-backlog",
         "it-helpdesk-slack-throttles", "it-helpdesk-ingest-throttles", "it-helpdesk-sweep-throttles",
         "it-helpdesk-dlq-not-empty", "it-helpdesk-api-5xx", "it-helpdesk-bedrock-throttling",
     }  # fmt: skip
@@ -219,5 +256,9 @@ def test_alarms_cover_errors_throttles_ingest_dlq_api_and_bedrock_and_notify_the
     assert bedrock["Statistic"] == "Sum" and bedrock["Threshold"] == 5
     assert bedrock["Dimensions"] == [{"Name": "service", "Value": "it-helpdesk"}]
     assert not resources(synth.template(V), "AWS::SNS::Subscription")  # no alarm_email
+    # The worker is throttled on purpose in a burst: its alarm is on how long questions wait, not on throttles.
+    backlog = alarms["it-helpdesk-worker-backlog"]
+    assert (backlog["MetricName"], backlog["Statistic"], backlog["Threshold"]) == ("AsyncEventAge", "Maximum", 300000)
     v_alarms = {a["Properties"]["AlarmName"] for a in resources(synth.template(V), "AWS::CloudWatch::Alarm").values()}
-    assert {"helpdesk-v-worker-errors", "helpdesk-v-worker-throttles"} <= v_alarms
+    assert {"helpdesk-v-slack-errors", "helpdesk-v-slack-throttles"} <= v_alarms
+    assert not {a for a in v_alarms if "worker" in a}
