@@ -14,8 +14,9 @@ run cannot overwrite a newer one. The last `keep` versions are kept.
 
 Readers verify the manifest against the pointer's hash and every file against the manifest, cache files in
 `cache_dir` by version id (verified again when read back), and re-read the pointer at most every `refresh_seconds`.
-A corrupt or mismatched version is refused with `IndexCorrupt`; when a good version is already loaded or cached,
-that one keeps serving and the refusal is logged instead.
+A corrupt or mismatched version, or a pointer that is not valid, is refused with `IndexCorrupt`; when a good
+version is already loaded or cached, that one keeps serving and the refusal is logged instead. A writer replaces a
+pointer that is not valid (the recovery is `helpdesk ingest --full`), keeping the newest versions as its history.
 """
 
 from __future__ import annotations
@@ -213,11 +214,14 @@ class S3IndexStore:
 
     # --- pointer ----------------------------------------------------------------------------------
     def _read_pointer(self) -> Pointer | None:
+        """The pointer; `IndexCorrupt` when it is not valid (its ETag is still the base a publish replaces)."""
         key = self._key(POINTER)
         got = self._get(key)
-        pointer = parse_pointer(got[0], f"s3://{self.bucket}/{key}") if got else None
-        if self._base_etag is None:
+        first = self._base_etag is None
+        if first:
             self._base_etag = got[1] if got else _ABSENT
+        pointer = parse_pointer(got[0], f"s3://{self.bucket}/{key}") if got else None
+        if first:
             self._base_pointer = pointer
         return pointer
 
@@ -233,8 +237,17 @@ class S3IndexStore:
             return self._bundle
         try:
             pointer = self._read_pointer()
-        except IndexCorrupt:
-            raise
+        except IndexCorrupt as exc:
+            fallback = None if with_embeddings else self._bundle or self._cached_fallback(exclude="")
+            if fallback is None:
+                raise
+            self._checked_at = now
+            self._bundle = fallback
+            log.warning(
+                "index pointer not valid, serving the last good version",
+                extra={"serving_version": fallback.version, "reason": str(exc)},
+            )
+            return fallback
         except IndexStoreError as exc:
             if self._bundle is None or with_embeddings:
                 raise
@@ -339,7 +352,10 @@ class S3IndexStore:
             raise ValueError(f"bundle.version must be a valid version id, not {bundle.version!r}")
         files = encode_bundle(bundle)
         if self._base_etag is None:
-            self._read_pointer()
+            try:
+                self._read_pointer()
+            except IndexCorrupt as exc:
+                log.warning("replacing an index pointer that is not valid", extra={"reason": str(exc)})
         base = self._base_etag
         version = bundle.version
         try:
@@ -354,7 +370,12 @@ class S3IndexStore:
             self._try_delete(version)
             raise
         before = self._base_pointer
-        history = (before.version, *before.previous) if before else ()
+        if before is not None:
+            history: tuple[str, ...] = (before.version, *before.previous)
+        elif base not in (None, _ABSENT):  # the pointer was not valid: the newest complete versions stand in
+            history = tuple(v for v in self._complete_versions() if v != version)
+        else:
+            history = ()
         pointer = encode_pointer(version, _sha256(files[MANIFEST]), history)
         condition = {"IfNoneMatch": "*"} if base in (None, _ABSENT) else {"IfMatch": str(base)}
         try:
@@ -369,6 +390,17 @@ class S3IndexStore:
         self._base_pointer = parse_pointer(pointer, self._key(POINTER))
         self._prune(self._base_pointer)
         return version
+
+    def _complete_versions(self) -> list[str]:
+        """Versions under the prefix that have their manifest (written last), newest first."""
+        root = self._key("versions", "")
+        found = {
+            o["Key"][len(root) :].split("/", 1)[0]
+            for page in self._list(root)
+            for o in page.get("Contents", [])
+            if o["Key"].endswith("/" + MANIFEST)
+        }
+        return sorted((v for v in found if _VERSION.match(v)), reverse=True)
 
     def _try_delete(self, version: str) -> None:
         try:
