@@ -24,7 +24,7 @@ SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|API_K
 
 
 # The Slack dedupe lease (assistant/slack/bot.py LEASE_SECONDS): a Slack function must finish well within it.
-SLACK_LEASE_SECONDS = 120
+SLACK_LEASE_SECONDS = 90
 
 
 class ConfigError(ValueError):
@@ -78,6 +78,9 @@ def _schedule(name: str, value: str) -> str:
 _EMAIL = r"[^@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 _MODEL_ID = r"[a-z0-9-]+(\.[A-Za-z0-9-]+)+(:[A-Za-z0-9-]+)*"
 _SECRET_ARN = r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+"
+_RERANK_MODEL_ARN = r"arn:aws[a-z-]*:bedrock:[a-z]{2}(-[a-z]+)+-\d::foundation-model/" + _MODEL_ID
+# Most answers Lambda may run at once without reserving: the account keeps at least 100 unreserved executions.
+MAX_WORKER_CONCURRENCY = 900
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,9 @@ class HelpdeskConfig:
     ingest_timeout_s: int = 900
     sweep_memory_mb: int = 256
     sweep_timeout_s: int = 120
-    slack_worker_handler: str = ""  # e.g. handler.worker_handler: a separate worker Lambda instead of lazy self-invoke
+    # The answering worker: Slack's receiver acks and hands the work to it (empty: lazy self-invocation, one function)
+    slack_worker_handler: str = "handler.worker_handler"
+    worker_concurrency: int = 10  # reserved concurrency of the worker: answers at once (0: not reserved)
     bundle: str = "local"  # local (build with pip/uv, no Docker) | stub (tests) | path to a prebuilt bundle folder
     bundle_python: str = ""  # interpreter of the runtime's version, to precompile bytecode (found on PATH if empty)
     # --- schedules -------------------------------------------------------------------------------------------
@@ -117,6 +122,7 @@ class HelpdeskConfig:
     bedrock_profile_regions: tuple[str, ...] = ()  # empty: the documented regions of the profile's geography
     guardrail_id: str = ""
     guardrail_version: str = ""
+    rerank_model_arn: str = ""  # optional: HELPDESK_RERANK_MODEL_ARN, with Rerank and InvokeModel on this model only
     # --- Confluence ------------------------------------------------------------------------------------------
     confluence_url: str = ""
     confluence_spaces: tuple[str, ...] = ()
@@ -215,6 +221,10 @@ class HelpdeskConfig:
                    "a Bedrock model id or system inference-profile id (ARNs are not accepted)")  # fmt: skip
         if self.embed_dimensions not in (256, 512, 1024):
             raise ConfigError(f"embed_dimensions={self.embed_dimensions} must be 256, 512 or 1024")
+        _int("worker_concurrency", str(self.worker_concurrency), 0, MAX_WORKER_CONCURRENCY)
+        _match("rerank_model_arn", self.rerank_model_arn, _RERANK_MODEL_ARN,
+               "a Bedrock foundation-model ARN like arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0",
+               empty_ok=True)  # fmt: skip
         for region in self.bedrock_profile_regions:
             _match("bedrock_profile_regions", region, r"[a-z]{2}(-[a-z]+)+-\d", "a list of region names")
         if bool(self.guardrail_id) != bool(self.guardrail_version):

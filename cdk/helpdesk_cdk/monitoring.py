@@ -3,7 +3,8 @@
 | alarm                         | metric                                                    | fires when          |
 |-------------------------------|-----------------------------------------------------------|---------------------|
 | <prefix>-<fn>-errors          | AWS/Lambda Errors (slack, worker, sweep), 5 min           | >= 1                |
-| <prefix>-<fn>-throttles       | AWS/Lambda Throttles (every function), 5 min              | >= 1                |
+| <prefix>-<fn>-throttles       | AWS/Lambda Throttles (every function but the worker), 5 min | >= 1              |
+| <prefix>-worker-backlog       | AWS/Lambda AsyncEventAge of the worker, maximum, 5 min    | >= 5 minutes        |
 | <prefix>-ingest-failed        | AWS/Lambda Errors of the ingest function, 1 hour          | >= 1                |
 | <prefix>-dlq-not-empty        | AWS/SQS ApproximateNumberOfMessagesVisible of the DLQ     | >= 1                |
 | <prefix>-api-5xx              | AWS/ApiGateway 5XXError of the API, 5 min                 | >= 1                |
@@ -13,6 +14,9 @@ The Bedrock alarm reads a custom metric the code emits (docs/deploy.md, "Names t
 `ITHelpdesk` (POWERTOOLS_METRICS_NAMESPACE), name `BedrockThrottles`, unit Count, value 1 per ThrottlingException
 received (retries included), dimension `service` = `it-helpdesk` (POWERTOOLS_SERVICE_NAME; Powertools' Metrics adds
 it by default). Missing data never alarms: no throttling, no datapoints.
+
+The worker is throttled on purpose when a burst exceeds its reserved concurrency (the events wait in Lambda's
+asynchronous queue), so its alarm is on how long questions wait there, not on throttles.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from helpdesk_cdk.functions import METRICS_NAMESPACE, SERVICE_NAME, Functions
 
 BEDROCK_THROTTLE_METRIC = "BedrockThrottles"
 BEDROCK_THROTTLE_THRESHOLD = 5  # per 5 minutes: a few are absorbed by retries; a steady stream means raise quotas
+WORKER_BACKLOG_MS = 5 * 60 * 1000  # a question waited this long for a free worker
 
 
 class Monitoring(Construct):
@@ -54,6 +59,12 @@ class Monitoring(Construct):
             if fn is not functions.ingest:
                 self._alarm(f"{key}-errors", fn.function.metric_errors(period=five, statistic="Sum"), 1,
                             f"{fn.name} raised errors (see its log group)")  # fmt: skip
+            if fn is functions.worker:
+                age = fn.function.metric("AsyncEventAge", period=five, statistic="Maximum")
+                self._alarm("worker-backlog", age, WORKER_BACKLOG_MS,
+                            f"Questions waited over 5 minutes for {fn.name}: raise worker_concurrency (and the "
+                            "Bedrock quota it is sized from), or look for slow answers")  # fmt: skip
+                continue
             self._alarm(f"{key}-throttles", fn.function.metric_throttles(period=five, statistic="Sum"), 1,
                         f"{fn.name} was throttled (account concurrency exhausted?)")  # fmt: skip
         self._alarm(

