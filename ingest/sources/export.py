@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -132,10 +132,11 @@ def pages_from_document(doc: Any, report: SourceReport, origin: str) -> list[Pag
 class ExportSource:
     """`KnowledgeSource` over an export folder. Every run sees every page, so deletions are always detected."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, scandir: Callable[[Path], Any] = os.scandir) -> None:
         self.path = Path(path)
         self.report = SourceReport()
         self._pages: dict[str, Page] | None = None
+        self._scandir = scandir  # lists a folder (injected: a test stands in for a folder it may not read)
 
     def _load(self) -> dict[str, Page]:
         if self._pages is not None:
@@ -169,6 +170,12 @@ class ExportSource:
                     if old.version >= page.version:
                         continue
                 pages[page.page_id] = page
+        if self.report.bodiless:  # first, so the cause shows above the per-page lines
+            self.report.warnings.insert(
+                0,
+                f"{self.report.bodiless} of {len(pages)} pages have no body.storage: export with "
+                "expand=body.storage,version,ancestors,space,metadata.labels (see docs/production-ingest.md)",
+            )
         self._pages = pages
         return pages
 
@@ -176,35 +183,42 @@ class ExportSource:
         """The `*.json` files under the folder, sorted. Symlinked folders are not entered; a symlinked file is read
         only when it resolves inside the folder. Subfolders that cannot be listed go to `report.unreadable`."""
         try:
-            with os.scandir(self.path):
-                pass
+            entries = self._entries(self.path)
         except PermissionError as exc:
             raise InvalidSource(f"export folder not readable: {self.path}: permission denied") from exc
         except OSError as exc:
             raise InvalidSource(f"export folder not readable: {self.path}: {exc.strerror or exc}") from exc
         root = self.path.resolve()
-
-        def listing_failed(exc: OSError) -> None:
-            where = Path(exc.filename or self.path)
-            rel = where.relative_to(self.path) if where.is_relative_to(self.path) else where
-            self.report.unreadable.append(f"{rel}/")
-            self.report.warn(f"{rel}/: folder not readable ({exc.strerror or exc}); its files were not read")
-
-        files = []
-        for folder, subfolders, names in os.walk(self.path, onerror=listing_failed):
-            subfolders.sort()
-            for name in names:
-                path = Path(folder) / name
-                if not name.endswith(".json"):
+        files: list[Path] = []
+        pending = [entries]
+        while pending:
+            for entry in pending.pop():
+                path = Path(entry.path)
+                rel = path.relative_to(self.path)
+                if entry.is_dir(follow_symlinks=False):
+                    try:
+                        pending.append(self._entries(path))
+                    except OSError as exc:
+                        self.report.unreadable.append(f"{rel}/")
+                        reason = exc.strerror or str(exc)
+                        self.report.warn(f"{rel}/: folder not readable ({reason}); its files were not read")
                     continue
-                if path.is_symlink() and not path.resolve().is_relative_to(root):
-                    self.report.files_skipped += 1
-                    self.report.warn(
-                        f"{path.relative_to(self.path)}: skipped, a symlink to {path.resolve()}, outside the export"
-                    )
+                if not entry.name.endswith(".json"):
                     continue
+                if entry.is_symlink():
+                    target = path.resolve()
+                    if not target.is_relative_to(root):
+                        self.report.files_skipped += 1
+                        self.report.warn(f"{rel}: skipped, a symlink to {target}, outside the export folder")
+                        continue
+                    if target.is_dir():
+                        continue
                 files.append(path)
         return sorted(files)
+
+    def _entries(self, folder: Path) -> list[os.DirEntry[str]]:
+        with self._scandir(folder) as it:
+            return list(it)
 
     def pages(self, since: str | None = None) -> Iterable[Page]:
         pages = self._load()

@@ -92,6 +92,7 @@ def test_pages_without_a_body_are_reported(tmp_path: Path) -> None:
     source = ExportSource(write_export(tmp_path / "e", objs))
     assert {p.page_id for p in source.pages()} == {"0", "1"}
     assert source.report.bodiless == 1
+    assert source.report.warnings[0].startswith("1 of 2 pages have no body.storage")
     assert any("page 1" in w and "body.storage" in w for w in source.report.warnings)
 
 
@@ -215,3 +216,44 @@ def test_a_checksum_valid_but_broken_lexical_file_is_corrupt(
     clock.now = 5
     assert retriever.retrieve("badge office").pages
     assert retriever.bundle.version == first
+
+
+class Unlistable:
+    """Lists folders as `os.scandir` does, except the ones named, which fail as a folder without read permission."""
+
+    def __init__(self, *denied: Path) -> None:
+        self.denied = set(denied)
+
+    def __call__(self, folder: Path):
+        if Path(folder) in self.denied:
+            raise PermissionError(13, "Permission denied", str(folder))
+        return os.scandir(folder)
+
+
+def test_a_folder_that_cannot_be_read_says_permission_denied(tmp_path: Path) -> None:
+    folder = write_export(tmp_path / "export", PAGES)
+    with pytest.raises(HelpdeskError, match=r"not readable.*permission denied") as err:
+        ExportSource(folder, scandir=Unlistable(folder)).page_ids()
+    assert err.value.exit_code == 2
+
+
+def test_a_subfolder_that_cannot_be_read_fails_the_run_and_allow_partial_keeps_its_pages(tmp_path: Path) -> None:
+    folder, store, first = published(tmp_path)
+    sub = folder / "archive"
+    sub.mkdir()
+    (folder / "page-0002.json").rename(sub / "page-0002.json")
+    denied = Unlistable(sub)
+    with pytest.raises(HelpdeskError, match=r"archive/"):
+        run_ingest(ExportSource(folder, scandir=denied), HashEmbedder(), store, IngestOptions(index_type="flat"))
+    assert store.current_version() == first
+    options = IngestOptions(index_type="flat", allow_partial=True, full=True)
+    summary = run_ingest(ExportSource(folder, scandir=denied), HashEmbedder(), store, options)
+    assert summary.pages_deleted == 0 and set(store.load().pages) == {"0", "1", "2", "3"}
+
+
+def test_a_full_ingest_recovers_over_a_junk_local_pointer(tmp_path: Path) -> None:
+    folder, _, first = published(tmp_path)
+    (tmp_path / "idx" / "CURRENT").write_bytes(b"\xff\xfe junk")
+    summary = ingest(folder, LocalIndexStore(tmp_path / "idx"), full=True)
+    assert summary.published and summary.index_version != first
+    assert len(LocalIndexStore(tmp_path / "idx").load().chunks) == 4
