@@ -188,8 +188,9 @@ def unreadable_cause(report: SourceReport) -> str:
     """'3 files could not be read or are not valid JSON (first: a.json)' (pure); '' when every file was read."""
     if not report.unreadable:
         return ""
-    count = _plural(len(report.unreadable), "file")
-    return f"{count} could not be read or are not valid JSON (first: {report.unreadable[0]})"
+    n = len(report.unreadable)
+    verb = "is" if n == 1 else "are"
+    return f"{_plural(n, 'file')} could not be read or {verb} not valid JSON (first: {report.unreadable[0]})"
 
 
 def empty_causes(report: SourceReport) -> str:
