@@ -23,7 +23,7 @@ def hash_embedder() -> HashEmbedder:
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     saved = dict(os.environ)
     for key in list(os.environ):
-        if key.startswith(("HELPDESK_", "SLACK_", "AWS_", "TICKETS_")):
+        if key.startswith(("HELPDESK_", "SLACK_", "AWS_", "TICKETS_", "INTERACTIONS_")):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HELPDESK_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -21,6 +21,23 @@ DAY_INDEX = "by_day"
 TTL_ATTRIBUTE = "expires_at"
 
 
+def table_definition(table: str) -> dict[str, Any]:
+    """CreateTable arguments of the table the CDK app deploys (on-demand; TTL is set apart, UpdateTimeToLive)."""
+    return {
+        "TableName": table,
+        "KeySchema": [{"AttributeName": HASH_KEY, "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in (HASH_KEY, "day", "at")],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": DAY_INDEX,
+                "KeySchema": [{"AttributeName": "day", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
 def record_request(table: str, interaction: Interaction) -> dict[str, Any]:
     """The UpdateItem that stores `interaction` without touching its vote (pure)."""
     return {
