@@ -10,6 +10,7 @@ was killed is removed by a later publish once it is older than `STALE_TMP_SECOND
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -29,6 +30,9 @@ from index_store.format import (
 )
 
 POINTER = "CURRENT"
+VERSION_NAME = re.compile(
+    r"[0-9A-Za-z][0-9A-Za-z._-]{0,127}"
+)  # what `new_version_id` makes, and nothing a path can escape with
 TMP_PREFIX = ".tmp-"
 STALE_TMP_SECONDS = 15 * 60  # no publish takes this long between creating its folder and renaming it
 
@@ -100,7 +104,7 @@ class LocalIndexStore:
             )
         folder = self.versions_dir / version
         where = str(folder)
-        if "/" in version or version.startswith(".") or not folder.is_dir():
+        if not VERSION_NAME.fullmatch(version) or not folder.is_dir():
             raise IndexCorrupt(f"{self.root / POINTER} names version {version!r}, which is missing")
         try:
             manifest = parse_manifest((folder / MANIFEST).read_bytes(), where)

@@ -96,13 +96,14 @@ def test_pages_without_a_body_are_reported(tmp_path: Path) -> None:
     assert any("page 1" in w and "body.storage" in w for w in source.report.warnings)
 
 
-def test_a_non_utf8_pointer_is_a_corrupt_index_and_a_running_reader_keeps_serving(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("junk", [b"\xff\xfe\x00junk", b"2026\x00x", b"../../etc", b".tmp-x"])
+def test_a_junk_pointer_is_a_corrupt_index_and_a_running_reader_keeps_serving(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, junk: bytes
 ) -> None:
     _, store, first = published(tmp_path)
     clock = FakeClock(0.0)
     retriever = RefreshingRetriever(store, HashEmbedder(), refresh_seconds=1, clock=clock)
-    (tmp_path / "idx" / "CURRENT").write_bytes(b"\xff\xfe\x00junk")
+    (tmp_path / "idx" / "CURRENT").write_bytes(junk)
     with pytest.raises(IndexCorrupt, match="CURRENT"):
         LocalIndexStore(tmp_path / "idx").load()
     clock.now = 5
