@@ -33,6 +33,7 @@ BENCHES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("slack_ack", ("--events", "200")),
     ("slack_import", ("--runs", "3")),
     ("slack_load", ()),
+    ("fault_burst", ("--questions", "40", "--outage-scale", "0.02")),
     ("tickets", ("--creates", "100")),
     ("lambda_memory", ("--pages", "500")),
 )

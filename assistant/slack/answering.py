@@ -61,10 +61,12 @@ class AnsweringFlow:
         record.confidence = result.confidence
         record.decision = result.decision
         if result.decision == Decision.TICKET:
+            # the assistant's reply when the model was unavailable or throttled past its budget (it raised nothing)
+            trouble = result.answer == messages.TROUBLE_ANSWERING_NO_TICKET
             who = self.directory.requester(api, where.user_id, where.channel, where.thread_ts)
             request = TicketRequest(
                 result.question or question,
-                "low_confidence",
+                "error" if trouble else "low_confidence",
                 who,
                 draft_answer=result.draft_answer,
                 sources=result.sources,
@@ -72,7 +74,8 @@ class AnsweringFlow:
             )
             ticket = self.open_ticket(request, key)
             if ticket is not None:
-                record.answer = messages.TICKET_OPENED.format(ticket_id=ticket.ticket_id)
+                opened = messages.TROUBLE_ANSWERING if trouble else messages.TICKET_OPENED
+                record.answer = opened.format(ticket_id=ticket.ticket_id)
                 record.ticket_id = ticket.ticket_id
             else:  # the store failed: say so, and where to go instead
                 record.answer = f"{record.answer} {messages.SLACK_TICKET_FAILED.format(it_email=self.it_email)}"

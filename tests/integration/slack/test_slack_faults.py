@@ -13,6 +13,7 @@ from fakes.slack_requests import event_body, json_event
 
 from assistant import messages
 from assistant.exceptions import TicketError
+from assistant.model import AskResult, Decision
 
 
 class WorkerDied(BaseException):
@@ -175,3 +176,23 @@ def test_a_model_outage_sends_it_one_alert_not_one_email_per_question(slack):
     assert to.count("alice@example.com") == 5  # every requester still gets their ticket
     assert len(slack.tickets.list()) == 5
     assert len(slack.answers("C0HELP001")) == 5
+
+
+class ModelDown(FakeAssistant):
+    """What the real assistant returns when Bedrock stays throttled past the budget: a ticket decision, no error."""
+
+    def ask(self, question: str, **kwargs: Any) -> AskResult:
+        return AskResult(messages.TROUBLE_ANSWERING_NO_TICKET, Decision.TICKET, 0.0, [], None, "", question, [])
+
+
+def test_a_throttled_model_gives_an_outage_ticket_and_says_so(make_slack):
+    slack = make_slack(ModelDown)
+    slack.deliver(json_event(event_body("app_mention.json")))
+    slack.deliver(json_event(event_body("app_mention.json", ts="1700000101.000100")))
+
+    tickets = slack.tickets.list()
+    assert [t.reason for t in tickets] == ["error", "error"]
+    texts = [_texts(m) for m in slack.fake.bot_messages("C0HELP001")]
+    assert all(messages.TROUBLE_ANSWERING.format(ticket_id=t.ticket_id) in " ".join(texts) for t in tickets)
+    to = [message_from_bytes(f.read_bytes())["To"] for f in slack.outbox.glob("*.eml")]
+    assert to.count("it-support@example.com") == 1
