@@ -3,17 +3,24 @@ apology in that same message, and a worker that died is finished by its retry wi
 
 from __future__ import annotations
 
+import json
+import time
 from email import message_from_bytes
 from typing import Any
 
+import pytest
 from fakes.assistant import FakeAssistant
 from fakes.clock import FakeClock
+from fakes.lambda_context import LambdaContext
 from fakes.slack_api import iter_texts
 from fakes.slack_requests import event_body, json_event
 
 from assistant import messages
 from assistant.exceptions import TicketError
 from assistant.model import AskResult, Decision
+from helpdesk import slack_lambda as aws
+from helpdesk.settings import Settings
+from helpdesk.slack_runtime import build_runtime
 
 
 class WorkerDied(BaseException):
@@ -196,3 +203,50 @@ def test_a_throttled_model_gives_an_outage_ticket_and_says_so(make_slack):
     assert all(messages.TROUBLE_ANSWERING.format(ticket_id=t.ticket_id) in " ".join(texts) for t in tickets)
     to = [message_from_bytes(f.read_bytes())["To"] for f in slack.outbox.glob("*.eml")]
     assert to.count("it-support@example.com") == 1
+
+
+class RecordingLambda:
+    """Stands in for boto3's Lambda client: keeps the asynchronous invocations Bolt makes."""
+
+    def __init__(self) -> None:
+        self.invocations: list[dict[str, Any]] = []
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        self.invocations.append(kwargs)
+        return {"StatusCode": 202}
+
+
+def test_on_lambda_a_worker_that_died_is_finished_by_the_async_retry_a_minute_later(make_slack):
+    """Bolt's real Lambda hand-off: the worker invocation dies mid-answer; Lambda retries the same event after a
+    minute, inside the lease; the retry waits the lease out, takes over and updates the one placeholder."""
+    import handler
+
+    slack = make_slack(DiesOnce)
+    now = [time.time()]
+    slack.state.clock = lambda: now[0]
+    lam = RecordingLambda()
+    runtime = build_runtime(
+        Settings.from_env(),
+        store=slack.state,
+        assistant=lambda: slack.assistant,
+        desk=lambda: slack.assistant,
+        lambda_client=lam,
+        clock=lambda: now[0],
+        sleep=lambda s: now.__setitem__(0, now[0] + s),
+    )
+    aws.set_runtime(runtime)
+    assert handler.lambda_handler(json_event(event_body("app_mention.json")), LambdaContext())["statusCode"] == 200
+    payload = json.loads(lam.invocations[0]["Payload"])
+
+    with pytest.raises(WorkerDied):
+        handler.lambda_handler(payload, LambdaContext())  # the worker invocation dies: Lambda will retry it
+    [looking] = slack.fake.bot_messages("C0HELP001")
+    assert looking["text"] == messages.SLACK_LOOKING
+
+    now[0] += 60
+    assert handler.lambda_handler(payload, LambdaContext())["statusCode"] == 200
+
+    [reply] = slack.fake.bot_messages("C0HELP001")
+    assert reply["ts"] == looking["ts"] and "GlobalProtect" in _texts(reply)
+    handler.lambda_handler(payload, LambdaContext())  # the second retry, had there been one: nothing more
+    assert len(slack.fake.calls("chat.postMessage")) == 1 and len(slack.fake.calls("chat.update")) == 1
