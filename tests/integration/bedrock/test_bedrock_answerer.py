@@ -118,7 +118,10 @@ def test_each_throttle_is_counted_for_the_alarm_in_lambda(assistant, fake_bedroc
     fake_bedrock.script(throttle(), throttle())
     assert assistant.ask(VPN_Q).decision == "answer"
     emf = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"_aws"' in x]
-    assert [e["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] for e in emf] == ["BedrockThrottles"] * 2
+    names = [e["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] for e in emf]
+    assert names == ["BedrockThrottles"] * 2 + ["BedrockInputTokens"]  # then the answer's input tokens
+    tokens = emf[-1]["BedrockInputTokens"]
+    assert (tokens[0] if isinstance(tokens, list) else tokens) > 0  # the usage the Converse reply reported
 
 
 def test_endless_throttling_gives_a_polite_reply_and_a_ticket_within_20s(
