@@ -43,6 +43,8 @@ class AnsweringFlow:
     directory: SlackDirectory
     feedback: FeedbackStore
     it_email: str
+    allow_guests: bool = False
+    allow_external: bool = False
 
     def ask(self, api: SlackApi, key: str, question: str, history: list[Turn], where: Requester) -> AnswerRecord:
         """Answer (or open a ticket); returns the answer record the buttons will need."""
@@ -114,6 +116,13 @@ class AnsweringFlow:
     ) -> Posted | None:
         """Post "Looking into it…" (or find the one an earlier delivery of `key` posted), answer, and update that
         message in place with the answer and its buttons."""
+        # who may ask, by users.info (the event paths have also checked the event's own team fields)
+        reason = self.directory.refusal(
+            api, {}, {"user": user}, allow_guests=self.allow_guests, allow_external=self.allow_external
+        )
+        if reason is not None:
+            self.refuse(api, job, reason, user=user, channel=channel, thread_ts=thread_ts)
+            return None
         ref = answer_ref(key)
         prior = self._prior(ref)
         if prior is not None:  # an earlier delivery of this question died after posting its placeholder
@@ -151,6 +160,15 @@ class AnsweringFlow:
                 return None
             return posted
         return placeholder
+
+    def refuse(self, api: SlackApi, job: Job, reason: str, *, user: str, channel: str, thread_ts: str | None) -> None:
+        """The polite refusal for someone who may not ask: only to them (ephemeral) in a channel, in the DM
+        otherwise, or in the thread when Slack will not show it privately. Nothing is retrieved, no ticket."""
+        text, blocks = bk.refusal_message(reason)
+        private = channel[:1] in ("C", "G") and api.ephemeral(channel, user, text, blocks, thread_ts=thread_ts or "")
+        if not private:
+            api.post(channel, text, blocks, thread_ts=thread_ts)
+        job.outcome = f"refused: {reason}"
 
     def _prior(self, ref: str) -> AnswerRecord | None:
         """The record an earlier delivery of the same question left, when it had posted its placeholder."""

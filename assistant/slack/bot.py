@@ -105,6 +105,8 @@ class HelpdeskBot:
             directory=self.directory,
             feedback=feedback,
             it_email=config.it_email,
+            allow_guests=config.allow_guests,
+            allow_external=config.allow_external,
         )
         self.answer_into = self.answering.answer_into  # the events and interactions answer through the bot
 
@@ -172,11 +174,8 @@ class HelpdeskBot:
         if reason is None:
             return False
         channel, user = str(event.get("channel", "")), str(event.get("user", ""))
-        thread = str(event.get("thread_ts") or "")
-        text, blocks = bk.refusal_message(reason)
-        if is_dm(event) or not api.ephemeral(channel, user, text, blocks, thread_ts=thread):
-            api.post(channel, text, blocks, thread_ts=thread or str(event.get("ts") or "") or None)
-        job.outcome = f"refused: {reason}"
+        thread = str(event.get("thread_ts") or ("" if is_dm(event) else event.get("ts")) or "") or None
+        self.answering.refuse(api, job, reason, user=user, channel=channel, thread_ts=thread)
         return True
 
     # --- events --------------------------------------------------------------------------------------------

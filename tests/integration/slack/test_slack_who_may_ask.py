@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fakes.slack_api import iter_texts
-from fakes.slack_requests import event_body, json_event
+from fakes.slack_requests import command_event, event_body, json_event
 
 from assistant.slack import blocks as bk
 from assistant.slack.directory import installing_team, is_external
@@ -108,3 +108,12 @@ def test_who_counts_as_external(event, info, external):
 def test_the_installing_team_comes_from_the_authorization_first():
     body = {"team_id": "T0OTHER01", "authorizations": [{"team_id": "T0TEAM001"}]}
     assert installing_team(body) == "T0TEAM001" and installing_team({"team_id": "T0X"}) == "T0X"
+
+
+def test_a_guest_asking_with_the_slash_command_is_refused_too(people, slack):
+    slack.deliver(command_event("how do I connect to the VPN?", user=GUEST))
+
+    assert slack.assistant.asked == [] and slack.tickets.list() == []
+    [refusal] = slack.fake.calls("chat.postEphemeral")
+    assert refusal.params["user"] == GUEST and bk.REFUSAL_GUEST in _shown(slack, "chat.postEphemeral")[0]
+    assert slack.fake.calls("chat.postMessage") == []
