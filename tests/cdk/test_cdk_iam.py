@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from fakes.cdk_template import Statement, flat, function, one, resources, role_of, statements, statements_of
@@ -293,3 +294,50 @@ def test_environment_contract_of_each_function(synth):
     assert (v_slack["HELPDESK_GUARDRAIL_ID"], v_slack["HELPDESK_GUARDRAIL_VERSION"]) == ("abc123xyz", "3")
     assert v_slack["HELPDESK_IT_GROUP"] == "S0123ITOPS" and v_slack["HELPDESK_CONFIDENCE_THRESHOLD"] == "0.7"
     assert flat(v_slack["HELPDESK_INDEX"]).endswith("/prod/index")
+
+
+# --- the DynamoDB calls the code makes are the ones granted --------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+DYNAMO_OPS = ("get_item", "put_item", "update_item", "delete_item", "query", "scan", "batch_write_item",
+              "batch_get_item", "transact_write_items", "transact_get_items", "describe_table", "create_table",
+              "update_table", "update_time_to_live")  # fmt: skip
+# Table setup (`helpdesk tickets init-table`, create_table for local DynamoDB) and the unfiltered
+# `helpdesk tickets list` run from a workstation, never in a Lambda.
+WORKSTATION_ONLY = {"create_table", "describe_table", "update_table", "update_time_to_live", "scan"}
+TABLE_OF_MODULE = {
+    "assistant/tickets/dynamodb.py": "it-helpdesk-tickets",
+    "assistant/slack/dynamo_store.py": "it-helpdesk-slack-events",
+    "assistant/interactions/dynamodb.py": "it-helpdesk-interactions",
+}
+
+
+def dynamo_calls(path: Path) -> set[str]:
+    """Client methods a module calls (`client.put_item(...)`, `self.client.get_item`) or names (`_call("query")`)."""
+    ops = "|".join(DYNAMO_OPS)
+    return {a or b for a, b in re.findall(rf"""\.({ops})\b|["']({ops})["']""", path.read_text())}
+
+
+def iam_action(op: str) -> str:
+    return "dynamodb:" + "".join(part.capitalize() for part in op.split("_"))
+
+
+def test_every_dynamodb_call_a_lambda_makes_is_granted_on_its_table(synth):
+    t = synth.template(D)
+    i = ids(t)
+    packages = ("assistant", "ingest", "index_store", "core", "helpdesk")
+    sources = [p for pkg in packages for p in (ROOT / pkg).rglob("*.py")]
+    modules = {str(p.relative_to(ROOT)) for p in sources if "dynamodb" in p.read_text() and dynamo_calls(p)}
+    assert modules <= set(TABLE_OF_MODULE), f"a new DynamoDB module: add it to TABLE_OF_MODULE: {modules}"
+    checked = 0
+    for module, table in TABLE_OF_MODULE.items():
+        path = ROOT / module
+        if not path.exists():
+            continue
+        arn = f"<{i[table]}.Arn>"
+        granted = {a for s in statements(t) if any(r == arn or r.startswith(arn + "/index/") for r in s.resources)
+                   for a in s.actions}  # fmt: skip
+        needed = {iam_action(op) for op in dynamo_calls(path) - WORKSTATION_ONLY}
+        assert needed - granted == set(), f"{module} calls {sorted(needed - granted)}, which no function may call"
+        checked += 1
+    assert checked >= 2
