@@ -6,6 +6,7 @@
 - digest function `<prefix>-digest` (`handler.digest_handler`), weekly (default Monday 08:00 UTC) with
   `{"days": 7}`: Query on `by_day`, the embed model (to group the gaps), SES send, and the Slack secret only when
   a digest channel is set.
+- alarm `<prefix>-digest-errors` (to the alarm topic) when a digest run fails.
 - dashboard `<prefix>-knowledge`: deflection rate, questions/answered/tickets, answer latency p95, votes, Bedrock
   throttles and Lambda throttles, Bedrock input tokens, ingest health (errors, failures, pages changed, duration).
 """
@@ -14,10 +15,12 @@ from __future__ import annotations
 
 from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from helpdesk_cdk.bedrock import model_grant
@@ -59,6 +62,7 @@ class Knowledge(Construct):
         code: lambda_.Code,
         email: Email,
         secrets: Secrets,
+        alarm_topic: sns.ITopic | None = None,
         digest_schedule: str = DIGEST_SCHEDULE,
         digest_channel: str = "",
     ) -> None:
@@ -108,6 +112,20 @@ class Knowledge(Construct):
                 )
             )
         self.dashboard = self._dashboard(config, functions)
+        self.alarm = cloudwatch.Alarm(
+            self,
+            "DigestErrors",
+            alarm_name=f"{config.prefix}-digest-errors",
+            alarm_description="The weekly digest for IT failed (see the digest function's log group)",
+            metric=self.digest.function.metric_errors(period=Duration.hours(1), statistic="Sum"),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        if alarm_topic is not None:
+            self.alarm.add_alarm_action(cw_actions.SnsAction(alarm_topic))
+            self.alarm.add_ok_action(cw_actions.SnsAction(alarm_topic))
 
     def _digest_function(
         self,

@@ -51,7 +51,7 @@ class HelpdeskStack(Stack):
         self.monitoring = Monitoring(self, "Monitoring", config=config, functions=self.functions, api=self.api)
         self.knowledge = Knowledge(
             self, "Knowledge", config=config, functions=self.functions, code=code, email=self.email,
-            secrets=self.secrets,
+            secrets=self.secrets, alarm_topic=self.monitoring.topic,
         )  # fmt: skip
         CfnOutput(self, "IndexLocation", value=f"s3://{self.storage.index_bucket.bucket_name}/{config.index_prefix}")
         CfnOutput(self, "SlackSecretArn", value=self.secrets.slack.secret_arn)

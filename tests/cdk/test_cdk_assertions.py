@@ -22,7 +22,7 @@ def test_resource_counts(default, variant):
     for rtype, n in {
         "AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Method": 1,
         "AWS::S3::Bucket": 1, "AWS::DynamoDB::Table": 3, "AWS::SecretsManager::Secret": 2, "AWS::SQS::Queue": 1,
-        "AWS::SNS::Topic": 1, "AWS::Events::Rule": 4, "AWS::CloudWatch::Alarm": 11, "AWS::SES::EmailIdentity": 0,
+        "AWS::SNS::Topic": 1, "AWS::Events::Rule": 4, "AWS::CloudWatch::Alarm": 12, "AWS::SES::EmailIdentity": 0,
     }.items():  # fmt: skip
         default.resource_count_is(rtype, n)
     default.resource_count_is("AWS::Lambda::Function", 5)  # the receiver, the worker, ingest, sweep and digest

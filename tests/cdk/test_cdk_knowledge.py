@@ -61,6 +61,13 @@ def test_digest_runs_weekly_with_seven_days_and_holds_only_what_it_needs(synth):
     (query,) = [s for s in statements_of(t, "it-helpdesk-digest") if "dynamodb:Query" in s.actions]
     assert query.resources == (f"<{table_id}.Arn>/index/by_day",)
 
+    topic, _ = one(t, "AWS::SNS::Topic", TopicName="it-helpdesk-alarms")
+    _, alarm = one(t, "AWS::CloudWatch::Alarm", AlarmName="it-helpdesk-digest-errors")
+    props = alarm["Properties"]
+    assert (props["MetricName"], props["Namespace"], props["Threshold"]) == ("Errors", "AWS/Lambda", 1)
+    assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": fn_id}}]
+    assert [flat(a) for a in props["AlarmActions"]] == [f"<{topic}>"]
+
 
 def _dashboard_body(t: dict) -> str:
     (dashboard,) = resources(t, "AWS::CloudWatch::Dashboard").values()

@@ -243,6 +243,7 @@ def test_alarms_cover_errors_throttles_ingest_dlq_api_and_bedrock_and_notify_the
         "it-helpdesk-ingest-failed", "it-helpdesk-worker-backlog",
         "it-helpdesk-slack-throttles", "it-helpdesk-ingest-throttles", "it-helpdesk-sweep-throttles",
         "it-helpdesk-dlq-not-empty", "it-helpdesk-api-5xx", "it-helpdesk-bedrock-throttling",
+        "it-helpdesk-digest-errors",
     }  # fmt: skip
     for name, a in alarms.items():
         assert [flat(x) for x in a["AlarmActions"]] == [f"<{topic}>"], name
