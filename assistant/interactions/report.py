@@ -89,28 +89,43 @@ def topic_label(questions: Sequence[str], words: int = TOPIC_WORDS) -> str:
 
 def cluster(vectors: np.ndarray, similarity: float) -> list[list[int]]:
     """Average-linkage agglomerative clustering on cosine similarity (rows are unit vectors): merge the two closest
-    groups while their average similarity is at least `similarity`. Largest group first, then by first member."""
+    groups while their average similarity is at least `similarity`. Largest group first, then by first member.
+
+    Keeps each group's best partner, so a merge updates one row and the rows that pointed at the merged groups
+    (about O(n^2) over the whole run instead of a full rescan per merge)."""
     n = len(vectors)
     if n == 0:
         return []
     sums = np.asarray(vectors @ vectors.T, dtype=np.float64)  # sums[a, b]: total similarity between groups a, b
     sizes = np.ones(n)
     alive = np.ones(n, dtype=bool)
+    average = sums.copy()
+    np.fill_diagonal(average, -np.inf)
+    best, partner = average.max(axis=1), average.argmax(axis=1)
     members: list[list[int]] = [[i] for i in range(n)]
     while alive.sum() > 1:
-        average = sums / np.outer(sizes, sizes)
-        average[~alive, :] = -np.inf
-        average[:, ~alive] = -np.inf
-        np.fill_diagonal(average, -np.inf)
-        a, b = np.unravel_index(int(np.argmax(average)), average.shape)
-        if average[a, b] < similarity:
+        a = int(np.argmax(np.where(alive, best, -np.inf)))
+        if best[a] < similarity:
             break
-        a, b = min(a, b), max(a, b)
+        b = int(partner[a])
         sums[a, :] += sums[b, :]
         sums[:, a] += sums[:, b]
         sizes[a] += sizes[b]
         alive[b] = False
         members[a] = sorted(members[a] + members[b])
+        average[b, :] = average[:, b] = -np.inf
+        best[b] = -np.inf
+        row = np.where(alive, sums[a, :] / (sizes[a] * sizes), -np.inf)
+        row[a] = -np.inf
+        average[a, :] = average[:, a] = row
+        best[a], partner[a] = row.max(), row.argmax()
+        stale = alive & ((partner == a) | (partner == b))
+        stale[a] = False
+        for i in np.flatnonzero(stale):
+            best[i], partner[i] = average[i].max(), average[i].argmax()
+        better = alive & ~stale & (row > best)
+        better[a] = False
+        best[better], partner[better] = row[better], a
     groups = [members[i] for i in range(n) if alive[i]]
     return sorted(groups, key=lambda g: (-len(g), g[0]))
 
