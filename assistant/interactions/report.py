@@ -28,7 +28,8 @@ _STOPWORDS = frozenset(
     don't for from get getting got had has have having how i i'm if in into is it it's its just keep keeps know like
     me more most my need no not now of on or our out own please should so some still than that the their them then
     there these they this to too up us use using very want was way we were what when where which who whom why will
-    with would you your yours can't cannot i've im ive anyone someone there's does doesn't won't isn't""".split()
+    with would you your yours can't cannot i've im ive anyone someone there's does doesn't won't isn't
+    question questions help please thanks thank hello hi hey""".split()
 )
 
 
