@@ -102,7 +102,12 @@ def _record_ask(settings: Settings, result: Any, latency_ms: float) -> None:
     from helpdesk.factory import build_interaction_log
 
     answered = result.decision == Decision.ANSWER
-    build_interaction_log(settings).record(
+    try:
+        log = build_interaction_log(settings)
+    except HelpdeskError as exc:  # an unwritable log must not cost the user the answer
+        print(f"warning: the question was not recorded for the report: {exc}", file=sys.stderr)
+        return
+    log.record(
         origin="cli",
         question=result.question,
         decision=result.decision,

@@ -91,3 +91,10 @@ def test_a_bad_period_exits_2_with_one_line_naming_it(asked, days):
     for command in ("report", "digest"):
         proc = run(asked["home"], command, "--days", days, check_rc=2)
         assert proc.stderr.count("\n") == 1 and "--days" in proc.stderr and days.split()[0] in proc.stderr
+
+
+def test_an_unwritable_interaction_log_still_answers_with_a_warning(asked, tmp_path):
+    (tmp_path / "interactions.sqlite3").mkdir()  # a folder where the database file should be
+    proc = run(tmp_path, "ask", COVERED[1], "--index", str(asked["home"] / "index"), "--json")
+    assert json.loads(proc.stdout)["decision"] == "answer"
+    assert "not recorded" in proc.stderr and "interactions.sqlite3" in proc.stderr
