@@ -115,6 +115,7 @@ class HelpdeskConfig:
     ingest_schedule: str = "rate(1 hour)"
     full_ingest_schedule: str = "cron(15 3 * * ? *)"
     sweep_schedule: str = "rate(15 minutes)"
+    digest_schedule: str = "cron(0 8 ? * MON *)"  # the weekly digest for IT (cdk/helpdesk_cdk/knowledge.py)
     # --- Bedrock ---------------------------------------------------------------------------------------------
     embed_model: str = "amazon.titan-embed-text-v2:0"
     embed_dimensions: int = 256
@@ -134,6 +135,7 @@ class HelpdeskConfig:
     channel_allowlist: tuple[str, ...] = ()
     mention_only_channels: tuple[str, ...] = ()
     disabled_channels: tuple[str, ...] = ()
+    digest_channel: str = ""  # Slack channel id the weekly digest is also posted to (HELPDESK_DIGEST_CHANNEL)
     # --- email -----------------------------------------------------------------------------------------------
     it_email: str = "it-support@example.com"
     sender_email: str = "helpdesk-bot@example.com"
@@ -247,8 +249,10 @@ class HelpdeskConfig:
             )
         if "@" in self.ses_identity and self.ses_identity != self.sender_email:
             raise ConfigError(f"ses_identity={self.ses_identity!r} must be sender_email or its domain")
-        for name in ("ingest_schedule", "full_ingest_schedule", "sweep_schedule"):
+        for name in ("ingest_schedule", "full_ingest_schedule", "sweep_schedule", "digest_schedule"):
             _schedule(name, getattr(self, name))
+        _match("digest_channel", self.digest_channel, r"[CGD][A-Z0-9]{2,}", "a Slack channel id like C0123ABCD",
+               empty_ok=True)  # fmt: skip
         _int("api_rate_limit", str(self.api_rate_limit), 1, 10_000)
         _int("api_burst_limit", str(self.api_burst_limit), 1, 5_000)
         if self.log_retention_days not in LOG_RETENTION_DAYS:
@@ -294,5 +298,5 @@ def _default(f: Any) -> Any:
 
 
 _PARSERS: dict[str, Callable[[str, Any], Any]] = {f.name: _parser_for(_default(f)) for f in fields(HelpdeskConfig)}
-for _name in ("ingest_schedule", "full_ingest_schedule", "sweep_schedule"):
+for _name in ("ingest_schedule", "full_ingest_schedule", "sweep_schedule", "digest_schedule"):
     _PARSERS[_name] = lambda name, v: _schedule(name, str(v))  # "off" and friends become "" (disabled)

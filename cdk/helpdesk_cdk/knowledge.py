@@ -3,9 +3,9 @@
 - interactions table `<prefix>-interactions`: partition key `interaction_id` (S), GSI `by_day` (`day`, `at`), TTL
   attribute `expires_at` (HELPDESK_INTERACTION_RETENTION_DAYS, default 90, is applied by the code); RETAIN, PITR.
   The answering function (the worker, or the one Slack function) records into it: UpdateItem only.
-- digest function `<prefix>-digest` (`handler.digest_handler`), weekly (default Monday 08:00 UTC) with
-  `{"days": 7}`: Query on `by_day`, the embed model (to group the gaps), SES send, and the Slack secret only when
-  a digest channel is set.
+- digest function `<prefix>-digest` (`handler.digest_handler`), on `digest_schedule` (default Monday 08:00 UTC)
+  with `{"days": 7}`: Query on `by_day`, the embed model (to group the gaps), SES send, and the Slack secret only
+  when `digest_channel` is set.
 - alarm `<prefix>-digest-errors` (to the alarm topic) when a digest run fails.
 - dashboard `<prefix>-knowledge`: deflection rate, questions/answered/tickets, answer latency p95, votes, Bedrock
   throttles and Lambda throttles, Bedrock input tokens, ingest health (errors, failures, pages changed, duration).
@@ -34,7 +34,6 @@ INTERACTIONS_PARTITION_KEY = "interaction_id"
 INTERACTIONS_DAY_INDEX = ("by_day", "day", "at")
 INTERACTIONS_TTL_ATTRIBUTE = "expires_at"
 DIGEST_HANDLER = "handler.digest_handler"
-DIGEST_SCHEDULE = "cron(0 8 ? * MON *)"
 DIGEST_DAYS = 7
 DIGEST_MEMORY_MB = 512
 DIGEST_TIMEOUT_S = 300
@@ -63,8 +62,6 @@ class Knowledge(Construct):
         email: Email,
         secrets: Secrets,
         alarm_topic: sns.ITopic | None = None,
-        digest_schedule: str = DIGEST_SCHEDULE,
-        digest_channel: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
         self.table = dynamodb.Table(
@@ -92,6 +89,7 @@ class Knowledge(Construct):
                 fn.function.add_environment("INTERACTIONS_TABLE", self.table.table_name)
         answering.allow("RecordInteractions", ["dynamodb:UpdateItem"], [self.table.table_arn])
 
+        digest_schedule, digest_channel = config.digest_schedule, config.digest_channel
         self.digest = self._digest_function(config, functions, code, email, secrets, digest_channel)
         self.rule: events.Rule | None = None
         if digest_schedule:

@@ -48,6 +48,7 @@ VARIANT = {
     "confluence_url": "https://acme.atlassian.net/wiki",
     "confluence_spaces": "IT,HR",
     "it_group": "S0123ITOPS",
+    "digest_channel": "C0ITDIGEST",
     "extra_env": '{"HELPDESK_CONFIDENCE_THRESHOLD": "0.7"}',
     "log_retention_days": "90",
 }

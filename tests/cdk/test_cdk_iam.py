@@ -139,7 +139,7 @@ EXPECTED_ACTIONS = {
         "helpdesk-v-slack": {*ANSWERER, "lambda:InvokeFunction", "bedrock:ApplyGuardrail", "bedrock:Rerank"},
         "helpdesk-v-ingest": INGEST,
         "helpdesk-v-sweep": SWEEP,
-        "helpdesk-v-digest": DIGEST,
+        "helpdesk-v-digest": {*DIGEST, *READ_SECRET},  # digest_channel set: it posts with the bot token
     },
 }
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from fakes.cdk_template import flat, function, one, resources, statements_of
+from helpdesk_cdk.config import ConfigError, HelpdeskConfig
 
 D, V = "ItHelpdesk", "ItHelpdeskVariant"
 
@@ -93,3 +95,20 @@ def test_dashboard_shows_deflection_latency_p95_throttles_and_ingest_health(synt
     ingest = [line[:2] for line in widgets["Ingest health"]]
     assert ["AWS/Lambda", "Errors"] in ingest and ["ITHelpdesk", "Failures"] in ingest
     assert ["ITHelpdesk", "PagesChanged"] in ingest and ["ITHelpdesk", "DurationSeconds"] in ingest
+
+
+def test_with_a_digest_channel_the_digest_may_read_the_slack_secret_and_posts_there(synth):
+    v = synth.template(V)
+    env = function(v, "helpdesk-v-digest")[1]["Properties"]["Environment"]["Variables"]
+    secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:helpdesk/slack-AbC123"
+    assert env["HELPDESK_DIGEST_CHANNEL"] == "C0ITDIGEST" and env["SLACK_SECRET_ARN"] == secret
+    reads = [s.resources for s in statements_of(v, "helpdesk-v-digest") if "secretsmanager:GetSecretValue" in s.actions]
+    assert reads == [(secret,)]
+
+
+def test_digest_settings_are_validated():
+    assert HelpdeskConfig.from_sources({"digest_schedule": "off"}).digest_schedule == ""
+    with pytest.raises(ConfigError, match="digest_schedule"):
+        HelpdeskConfig.from_sources({"digest_schedule": "every monday"})
+    with pytest.raises(ConfigError, match="digest_channel"):
+        HelpdeskConfig.from_sources({"digest_channel": "#it-team"})
