@@ -113,3 +113,19 @@ def test_slack_origin_and_days():
     for bad in ("0", "-1", "3651", "seven", ""):
         with pytest.raises(ConfigError, match="--days"):
             check_days(bad)
+
+
+def test_interaction_settings_have_defaults_and_refuse_bad_values():
+    from assistant.interactions.config import InteractionsConfig
+
+    default = InteractionsConfig.from_env({})
+    assert (default.table, default.retention_days, default.gap_similarity, default.digest_channel) == ("", 90, 0.6, "")
+    custom = InteractionsConfig.from_env(
+        {"HELPDESK_INTERACTION_RETENTION_DAYS": "30", "INTERACTIONS_TABLE": "t", "HELPDESK_DIGEST_CHANNEL": "C1"}
+    )
+    assert (custom.retention_days, custom.table, custom.digest_channel) == (30, "t", "C1")
+    for bad in ("0", "ninety", "4000"):
+        with pytest.raises(ConfigError, match="HELPDESK_INTERACTION_RETENTION_DAYS"):
+            InteractionsConfig.from_env({"HELPDESK_INTERACTION_RETENTION_DAYS": bad})
+    with pytest.raises(ConfigError, match="HELPDESK_GAP_SIMILARITY"):
+        InteractionsConfig.from_env({"HELPDESK_GAP_SIMILARITY": "1.5"})

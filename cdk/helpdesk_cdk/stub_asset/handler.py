@@ -5,4 +5,4 @@ def _stub(*_args: object) -> None:
     raise RuntimeError("this Lambda runs the stub bundle: redeploy with the real package (bundle=local)")
 
 
-lambda_handler = ingest_handler = sweep_handler = _stub
+lambda_handler = ingest_handler = sweep_handler = digest_handler = _stub
