@@ -265,7 +265,10 @@ def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     store = build_ticket_store(settings)
     if args.tickets_cmd == "list":
-        tickets = list(store.list(status=args.status, requester=args.mine, limit=args.limit + 1))
+        from helpdesk.tickets_cli import age_bounds
+
+        bounds = age_bounds(args)
+        tickets = list(store.list(status=args.status, requester=args.mine, limit=args.limit + 1, **bounds))
         cut = len(tickets) > args.limit
         tickets = tickets[: args.limit]
         if cut:  # on stderr, so --json stays one JSON document
@@ -303,11 +306,15 @@ def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
             if t.draft_answer:
                 print(f"Draft answer:\n{t.draft_answer}")
             print(f"Email: {t.email_status or '-'}")
-    elif args.tickets_cmd == "resolve":
-        from assistant.tickets.status import resolve
+            from helpdesk.tickets_cli import show_lines
 
-        t, changed = resolve(store, args.ticket_id)
-        print(f"{t.ticket_id} resolved at {t.updated_at}" if changed else f"{t.ticket_id} was already resolved")
+            for line in show_lines(t):
+                print(line)
+    else:  # start, resolve, close, reopen
+        from helpdesk.factory import build_ticket_desk
+        from helpdesk.tickets_cli import run_workflow
+
+        return run_workflow(args, settings, build_ticket_desk(settings))
     return 0
 
 
@@ -371,6 +378,8 @@ def _command(sub: Any, name: str, summary: str) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from helpdesk.tickets_cli import add_list_arguments, add_workflow_commands
+
     p = argparse.ArgumentParser(prog="helpdesk", description="IT helpdesk assistant over a Confluence knowledge base.")
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -406,18 +415,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     ev.set_defaults(func=cmd_eval)
 
-    tk = _command(sub, "tickets", "list, show and resolve tickets; create the DynamoDB table")
+    tk = _command(sub, "tickets", "list, show, start, resolve, close and reopen tickets; create the DynamoDB table")
     tsub = tk.add_subparsers(dest="tickets_cmd", required=True, metavar="ACTION")
     tl = _command(tsub, "list", "list tickets, newest first")
     tl.add_argument("--status", choices=STATUSES, help="only tickets in this status")
     tl.add_argument("--mine", metavar="USER", help="only tickets requested by USER")
     tl.add_argument("--json", action="store_true", help="print one JSON array")
     tl.add_argument("--limit", type=_positive, default=100, help="at most this many, newest first (default 100)")
+    add_list_arguments(tl)
     ts = _command(tsub, "show", "show one ticket with its question, sources and email state")
     ts.add_argument("ticket_id", help="e.g. IT-7K2M9Q4D")
     ts.add_argument("--json", action="store_true", help="print one JSON object")
-    tr = _command(tsub, "resolve", "mark a ticket resolved")
-    tr.add_argument("ticket_id", help="e.g. IT-7K2M9Q4D")
+    add_workflow_commands(tsub, _command)
     ti = _command(
         tsub, "init-table", "create the DynamoDB tickets table, or adopt an existing one (honours AWS_ENDPOINT_URL)"
     )

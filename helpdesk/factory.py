@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from assistant.answerers.base import Answerer
 from assistant.confidence import gate_for
+from assistant.drafts import DraftPublisher
 from assistant.interactions.base import InteractionStore
 from assistant.interactions.log import InteractionLog
 from assistant.mail.base import Mailer
@@ -101,6 +102,33 @@ def build_ticket_desk(settings: Settings, *, notify_requester: bool | None = Non
         it_queue_email=settings.mail.it_queue_email,
         sender_email=settings.mail.sender_email,
         notify_requester=settings.tickets.notify_requester if notify_requester is None else notify_requester,
+        drafts=build_drafts(settings),
+        drafts_missing=drafts_missing(settings),
+    )
+
+
+def drafts_missing(settings: Settings) -> str:
+    """The setting knowledge-base drafts still need ("" when none is missing)."""
+    from assistant.drafts import missing_setting
+
+    c = settings.confluence
+    return missing_setting(c.url, c.token, settings.tickets.gap_space)
+
+
+def build_drafts(settings: Settings) -> DraftPublisher | None:
+    """Drafts in HELPDESK_GAP_SPACE with the CONFLUENCE_* credentials; None while a setting is missing."""
+    if drafts_missing(settings):
+        return None
+    from assistant.drafts import ConfluenceDrafts
+
+    c = settings.confluence
+    return ConfluenceDrafts(
+        c.url,
+        settings.tickets.gap_space,
+        user=c.user,
+        token=c.token,
+        parent_id=settings.tickets.gap_parent_id,
+        timeout=c.timeout_seconds,
     )
 
 

@@ -6,7 +6,9 @@ Serves, under a context path (default "/wiki", like Cloud):
   `ORDER BY lastmodified|created|title`), paginated by `_links.next` (relative, Cloud style, with
   `_links.base` and `_links.context`);
 - `GET /rest/api/content?spaceKey=KEY&type=page&expand=...&start=&limit=`: the space listing the export uses;
-- `GET /rest/api/content/{id}`.
+- `GET /rest/api/content/{id}`;
+- `POST /rest/api/content` (create a page, e.g. a draft): the decoded body is recorded in `created`, and the
+  answer carries a new id and `_links.webui` / `_links.base`.
 
 `limit` is capped at 100 when the body is expanded (`body_cap`), at `plain_cap` otherwise. Auth is checked: basic
 (`user` + `token`, Cloud) or bearer (`token` only, Server/DC). Faults: `fail(status, times, retry_after=...)`
@@ -110,6 +112,7 @@ class ConfluenceFake(LocalHTTPFake):
         self.pages: dict[str, FakePage] = {}
         self.now = datetime(2026, 1, 1, tzinfo=UTC)
         self.calls: list[tuple[str, dict[str, list[str]]]] = []
+        self.created: list[dict[str, Any]] = []  # bodies of POST /rest/api/content, in order
         self.down = False
         self._faults: list[tuple[str, Any]] = []
         self._lock = threading.Lock()
@@ -213,7 +216,10 @@ class ConfluenceFake(LocalHTTPFake):
         rest = path[len(self.context + "/rest/api/") :].rstrip("/")
         one = lambda name: (query.get(name) or [""])[0]  # noqa: E731
         try:
-            if rest == "content/search":
+            if h.command == "POST" and rest == "content":
+                length = int(h.headers.get("Content-Length") or 0)
+                self._send(h, 200, self._create(json.loads(h.rfile.read(length) or b"{}")))
+            elif rest == "content/search":
                 self._send(h, 200, self._search(one("cql"), one("expand"), one("limit"), one("start")))
             elif rest == "content":
                 self._send(h, 200, self._list_space(one("spaceKey"), one("expand"), one("limit"), one("start")))
@@ -227,6 +233,20 @@ class ConfluenceFake(LocalHTTPFake):
                 self._send(h, 404, {"statusCode": 404, "message": f"No route for {path}"})
         except CqlError as exc:
             self._send(h, 400, {"statusCode": 400, "message": str(exc)})
+
+    def _create(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.created.append(body)
+            pid = str(900000 + len(self.created))
+        space = str((body.get("space") or {}).get("key", ""))
+        return {
+            "id": pid,
+            "type": body.get("type", "page"),
+            "status": body.get("status", "current"),
+            "title": body.get("title", ""),
+            "space": {"key": space},
+            "_links": {"webui": f"/spaces/{space}/pages/edit-v2/{pid}", "base": self.url, "context": self.context},
+        }
 
     def _limit(self, raw: str, expand: set[str]) -> int:
         cap = self.body_cap if any(e.startswith("body.") for e in expand) else self.plain_cap

@@ -164,3 +164,110 @@ def test_init_table_adopts_an_existing_table_and_a_missing_table_is_explained(en
     err = run(env, "list", rc=1).stderr
     assert "table 'no-such-table' was not found (create it with `helpdesk tickets init-table`)" in err
     assert "--table NAME or set TICKETS_TABLE" in run({**env, "TICKETS_TABLE": ""}, "init-table", rc=2).stderr
+
+
+# --- the workflow: start, resolve with a note and a draft page, close, reopen ---------------------------------
+
+
+def test_resolve_keeps_the_note_tells_the_requester_and_records_who(cli: Cli) -> None:
+    from fakes.aws import read_outbox
+
+    env = {**cli.env, "HELPDESK_EMAIL_BACKEND": "outbox"}  # the .eml outbox on both backends, read back below
+    t = cli.store.create(Ticket("", "VPN drops", requester_name="Zoë", requester_email="zoe@example.com"))
+    assert f"{t.ticket_id} started at " in run(env, "start", t.ticket_id, "--by", "alice").stdout
+    out = run(env, "resolve", t.ticket_id, "--by", "bob", "--note", "Updated the VPN client to 5.2").stdout
+    assert f"{t.ticket_id} resolved at " in out and " by bob" in out and "zoe@example.com emailed" in out
+    shown = json.loads(run(cli.env, "show", t.ticket_id, "--json").stdout)
+    assert shown["status"] == "resolved" and shown["resolution_note"] == "Updated the VPN client to 5.2"
+    assert [(h["status"], h["by"]) for h in shown["history"]] == [("in_progress", "alice"), ("resolved", "bob")]
+    assert shown["draft_url"] == "" and shown["history"][1]["note"] == "Updated the VPN client to 5.2"
+    mail = [m for m in read_outbox(Path(cli.env["HELPDESK_HOME"]) / "outbox") if "Resolved" in m.subject]
+    assert len(mail) == 1 and mail[0].to == ["zoe@example.com"] and "Updated the VPN client to 5.2" in mail[0].text
+    assert "Resolution: Updated the VPN client to 5.2" in run(cli.env, "show", t.ticket_id).stdout
+    assert "was already resolved" in run(cli.env, "resolve", t.ticket_id, "--note", "again").stdout
+    assert f"{t.ticket_id} closed at " in run(cli.env, "close", t.ticket_id).stdout
+    assert f"{t.ticket_id} reopened at " in run(cli.env, "reopen", t.ticket_id, "--by", "carol").stdout
+    last = json.loads(run(cli.env, "show", t.ticket_id, "--json").stdout)["history"][-1]
+    assert (last["status"], last["by"]) == ("open", "carol") and last["at"].endswith("Z")
+
+
+def test_list_filters_by_age(cli: Cli) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    def days_ago(n: int) -> str:
+        return (datetime.now(UTC) - timedelta(days=n)).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+    old = cli.store.create(Ticket("", "old", created_at=days_ago(30)))
+    new = cli.store.create(Ticket("", "new", created_at=days_ago(1)))
+    older = json.loads(run(cli.env, "list", "--older-than", "7", "--json").stdout)
+    newer = json.loads(run(cli.env, "list", "--newer-than", "7", "--status", "open", "--json").stdout)
+    assert [t["ticket_id"] for t in older] == [old.ticket_id] and [t["ticket_id"] for t in newer] == [new.ticket_id]
+    assert "'soon' is not a number of days" in run(cli.env, "list", "--older-than", "soon", rc=2).stderr
+
+
+def test_resolve_with_a_draft_page_creates_a_confluence_draft(cli: Cli) -> None:
+    from fakes.confluence import ConfluenceFake
+
+    t = cli.store.create(
+        Ticket(
+            "",
+            "How do I map the <finance> share?",
+            sources=[{"page_id": "7", "title": "Drives", "url": "https://wiki.example.test/7", "score": 0.31}],
+        )
+    )
+    with ConfluenceFake() as wiki:
+        env = {
+            **cli.env,
+            "CONFLUENCE_URL": wiki.url,
+            "CONFLUENCE_USER": wiki.user,
+            "CONFLUENCE_TOKEN": wiki.token,
+            "HELPDESK_GAP_SPACE": "KBDRAFT",
+            "HELPDESK_GAP_PARENT_ID": "4242",
+        }
+        out = run(env, "resolve", t.ticket_id, "--note", "Use \\\\files\\finance", "--draft-page").stdout
+        assert len(wiki.created) == 1
+        body = wiki.created[0]
+        assert body["status"] == "draft" and body["space"] == {"key": "KBDRAFT"}
+        assert body["ancestors"] == [{"type": "page", "id": "4242"}] and t.ticket_id in body["title"]
+        page = body["body"]["storage"]["value"]
+        assert "How do I map the &lt;finance&gt; share?" in page and "Use \\\\files\\finance" in page
+        assert 'href="https://wiki.example.test/7"' in page and "Drives (score 0.31)" in page
+        url = json.loads(run(env, "show", t.ticket_id, "--json").stdout)["draft_url"]
+        assert url == f"{wiki.url}/spaces/KBDRAFT/pages/edit-v2/900001" and f"Draft page: {url}" in out
+        run(env, "resolve", t.ticket_id, "--draft-page")  # already has one: no second page
+        assert len(wiki.created) == 1
+
+
+def test_a_refused_draft_leaves_the_ticket_resolved_and_says_so(cli: Cli) -> None:
+    from fakes.confluence import ConfluenceFake
+
+    t = cli.store.create(Ticket("", "Printer jam"))
+    with ConfluenceFake() as wiki:
+        env = {**cli.env, "CONFLUENCE_URL": wiki.url, "CONFLUENCE_USER": wiki.user, "CONFLUENCE_TOKEN": wiki.token}
+        env["HELPDESK_GAP_SPACE"] = "KBDRAFT"
+        wiki.fail(403)
+        proc = run(env, "resolve", t.ticket_id, "--note", "Cleared it", "--draft-page", rc=1)
+        err = proc.stderr.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"helpdesk: error: {t.ticket_id} is resolved, but no draft page")
+        assert "HTTP 403" in err[0] and "write permission" in err[0]
+        shown = json.loads(run(env, "show", t.ticket_id, "--json").stdout)
+        assert shown["status"] == "resolved" and shown["resolution_note"] == "Cleared it"
+        assert "HTTP 403" in shown["draft_error"] and shown["draft_url"] == ""
+        wiki.fail(503)
+        assert "HTTP 503" in run(env, "resolve", t.ticket_id, "--draft-page", rc=1).stderr
+        assert "Draft page: " in run(env, "resolve", t.ticket_id, "--draft-page").stdout  # a retry makes it
+        assert json.loads(run(env, "show", t.ticket_id, "--json").stdout)["draft_error"] == ""
+
+
+def test_a_draft_page_without_settings_names_the_missing_one_and_still_resolves(cli: Cli) -> None:
+    t = cli.store.create(Ticket("", "Laptop fan"))
+    env = {**cli.env, "CONFLUENCE_URL": "", "CONFLUENCE_TOKEN": "", "HELPDESK_GAP_SPACE": ""}
+    err = run(env, "resolve", t.ticket_id, "--note", "New fan", "--draft-page", rc=2).stderr.strip()
+    assert (
+        err == f"helpdesk: error: {t.ticket_id} is resolved, but no draft page: HELPDESK_GAP_SPACE is not set "
+        "(the key of the Confluence space for knowledge-base drafts)"
+    )
+    shown = json.loads(run(env, "show", t.ticket_id, "--json").stdout)
+    assert (shown["status"], shown["resolution_note"]) == ("resolved", "New fan")
+    err = run({**env, "HELPDESK_GAP_SPACE": "KB"}, "resolve", t.ticket_id, "--draft-page", rc=2).stderr
+    assert "CONFLUENCE_URL is not set" in err
