@@ -145,3 +145,8 @@ def register(app: App, bot: HelpdeskBot) -> None:
     for action_id in (bk.ACTION_OPEN_TICKET, bk.ACTION_OPEN_TICKET_NOT_HELPFUL):
         app.action(action_id)(ack=ack_now, lazy=[open_ticket])
     app.action(bk.ACTION_RESOLVE)(ack=ack_now, lazy=[resolve_ticket])
+
+    def resolve_submitted(body: dict, client: WebClient) -> None:
+        interactions.on_resolve_submission(bot, body, client)
+
+    app.view(bk.RESOLVE_MODAL)(ack=ack_now, lazy=[resolve_submitted])  # the ack closes the modal

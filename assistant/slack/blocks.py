@@ -263,3 +263,56 @@ REFUSAL_GUEST = "Sorry, I can't help guest accounts. Please ask your contact her
 def refusal_message(reason: str) -> tuple[str, list[dict]]:
     """The polite refusal for someone who may not ask ("external" or "guest")."""
     return text_message(REFUSAL_EXTERNAL if reason == "external" else REFUSAL_GUEST)
+
+
+RESOLVE_MODAL = "helpdesk_resolve_modal"  # callback_id of the "Mark resolved" modal (IT)
+NOTE_BLOCK, NOTE_ACTION = "helpdesk_note", "note"
+DRAFT_BLOCK, DRAFT_ACTION = "helpdesk_draft", "draft"
+
+
+def resolve_modal(ticket_id: str, metadata: str) -> dict:
+    """The modal IT gets from "Mark resolved": a note for the requester and "suggest a knowledge-base page"."""
+    return {
+        "type": "modal",
+        "callback_id": RESOLVE_MODAL,
+        "private_metadata": metadata[:3000],
+        "title": {"type": "plain_text", "text": "Resolve ticket"},
+        "submit": {"type": "plain_text", "text": "Resolve"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            section(f"Resolve *{escape(ticket_id)}*. The note is kept on the ticket and emailed to the requester."),
+            {
+                "type": "input",
+                "block_id": NOTE_BLOCK,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "What fixed it"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": NOTE_ACTION,
+                    "multiline": True,
+                    "max_length": 3000,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": DRAFT_BLOCK,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Knowledge base"},
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": DRAFT_ACTION,
+                    "options": [
+                        {"text": {"type": "plain_text", "text": "Suggest a knowledge-base page"}, "value": "draft"}
+                    ],
+                },
+            },
+        ],
+    }
+
+
+def modal_values(view: Mapping[str, Any]) -> tuple[str, bool]:
+    """(note, draft asked for) from a submitted resolve modal's state (pure)."""
+    values = (view.get("state") or {}).get("values") or {}
+    note = str(((values.get(NOTE_BLOCK) or {}).get(NOTE_ACTION) or {}).get("value") or "")
+    chosen = ((values.get(DRAFT_BLOCK) or {}).get(DRAFT_ACTION) or {}).get("selected_options") or []
+    return note.strip(), any(o.get("value") == "draft" for o in chosen)

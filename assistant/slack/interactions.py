@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -13,9 +14,11 @@ from assistant.slack import home
 from assistant.slack.bot import HelpdeskBot
 from assistant.slack.events import action_key, command_key, parse_command
 from assistant.slack.jobs import Job
+from assistant.tickets.base import TicketStatus
 from assistant.tickets.desk import TicketRequest
 from assistant.tickets.status import Transition
 from assistant.tickets.status import resolve as resolve_ticket
+from assistant.tickets.workflow import move
 
 log = logging.getLogger("helpdesk.slack")
 
@@ -185,15 +188,19 @@ def on_resolve(bot: HelpdeskBot, body: Mapping[str, Any], client: Any) -> Job:
             if channel:
                 api.ephemeral(channel, user, messages.SLACK_TICKET_NOT_FOUND.format(ticket_id=bk.escape(ticket_id)))
             return
-        if user != ticket.requester_id and not bot.is_it(api, user):
+        it = bot.is_it(api, user)
+        if user != ticket.requester_id and not it:
             job.outcome = "denied"
             if channel:
                 api.ephemeral(
                     channel, user, messages.SLACK_RESOLVE_DENIED.format(ticket_id=ticket_id), thread_ts=thread
                 )
             return
+        if it and body.get("trigger_id") and _open_resolve_modal(client, body, ticket_id, channel, message_ts, thread):
+            job.outcome = "modal opened"  # the view_submission resolves it (on_resolve_submission)
+            return
         try:  # one conditional update: of two concurrent clicks, exactly one changes the ticket and notifies
-            changed = resolve_ticket(store, ticket_id)
+            changed = resolve_ticket(store, ticket_id, by=user)
         except InvalidTransition:  # closed tickets stay closed
             changed = Transition(ticket, False)
         if not changed.changed:
@@ -219,3 +226,78 @@ def on_resolve(bot: HelpdeskBot, body: Mapping[str, Any], client: Any) -> Job:
             home.publish_home(api, store, user)
 
     return bot.run("resolve", action_key(body), work)
+
+
+# --- the "Mark resolved" modal (IT) ---------------------------------------------------------------------------
+def _open_resolve_modal(
+    client: Any, body: Mapping[str, Any], ticket_id: str, channel: str, message_ts: str, thread: str
+) -> bool:
+    """views.open with the click's trigger_id (valid for 3 seconds); False when Slack refused it."""
+    container = body.get("container") or {}
+    metadata = json.dumps(
+        {"t": ticket_id, "c": channel, "m": message_ts, "th": thread, "v": container.get("type") == "view"}
+    )
+    try:
+        client.views_open(trigger_id=str(body["trigger_id"]), view=bk.resolve_modal(ticket_id, metadata))
+    except Exception as exc:
+        log.warning("views.open failed; resolving without a note", extra={"error": exc.__class__.__name__})
+        return False
+    return True
+
+
+def on_resolve_submission(bot: HelpdeskBot, body: Mapping[str, Any], client: Any) -> Job:
+    """The modal's view_submission: resolve with the note (emailed to the requester), then the draft if asked."""
+    view = body.get("view") or {}
+    user = str((body.get("user") or {}).get("id", ""))
+    try:
+        meta = json.loads(str(view.get("private_metadata") or "{}"))
+    except ValueError:
+        meta = {}
+    ticket_id, channel, thread = str(meta.get("t", "")), str(meta.get("c", "")), str(meta.get("th", ""))
+    note, draft = bk.modal_values(view)
+
+    def tell(api: Any, text: str) -> None:
+        if channel:
+            api.ephemeral(channel, user, text, thread_ts=thread or None)
+        else:
+            api.post(user, *bk.text_message(text))
+
+    def work(job: Job) -> None:
+        api = bot.api(client)
+        job.ticket_id = ticket_id
+        if not bot.is_it(api, user):
+            job.outcome = "denied"
+            tell(api, messages.SLACK_RESOLVE_DENIED.format(ticket_id=ticket_id))
+            return
+        try:
+            outcome = move(bot.desk(), ticket_id, TicketStatus.RESOLVED, by=user, note=note, draft=draft)
+        except TicketNotFound:
+            job.outcome = "not found"
+            tell(api, messages.SLACK_TICKET_NOT_FOUND.format(ticket_id=bk.escape(ticket_id)))
+            return
+        except InvalidTransition as exc:
+            job.outcome = "not allowed"
+            tell(api, bk.escape(str(exc)))
+            return
+        ticket = outcome.ticket
+        if outcome.changed:
+            notice = messages.SLACK_RESOLVED_NOTICE.format(
+                requester=bk.person(ticket.requester_id, ticket.requester_name), ticket_id=ticket_id, user=user
+            )
+            if note:
+                notice += "\n>" + bk.escape(" ".join(note.split()))[:2000]
+            target, target_thread = (ticket.channel, ticket.thread_ts) if ticket.channel else (channel, thread)
+            told = bool(target) and api.post(target, *bk.text_message(notice), thread_ts=target_thread or None)
+            if not told and ticket.requester_id:
+                api.post(ticket.requester_id, *bk.text_message(notice))
+        else:
+            tell(api, messages.SLACK_ALREADY_RESOLVED.format(ticket_id=ticket_id, status=ticket.status))
+        job.outcome = f"resolved, email {outcome.emailed or '-'}, draft {outcome.draft or '-'}"
+        if outcome.draft in ("created", "exists"):
+            tell(api, f"Draft page for {ticket_id}: <{bk.safe_url(ticket.draft_url)}|open the draft>")
+        elif outcome.draft:
+            tell(api, f"{ticket_id} is resolved, but no draft page: {bk.escape(outcome.draft.split(': ', 1)[-1])}")
+        if meta.get("v"):
+            home.publish_home(api, bot.tickets(), user)
+
+    return bot.run("resolve_submission", f"view:{view.get('id', '')}:{user}", work)

@@ -218,6 +218,11 @@ class FakeSlackApi(LocalHTTPFake):
     def _api_reactions_add(self, p: dict) -> dict:
         return {"ok": True}
 
+    def _api_views_open(self, p: dict) -> dict:
+        if not p.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        return {"ok": True, "view": {"id": f"V{self._next_ts().replace('.', '')}", **(p.get("view") or {})}}
+
     def _api_views_publish(self, p: dict) -> dict:
         return {"ok": True, "view": {"id": "V1", **(p.get("view") or {})}}
 

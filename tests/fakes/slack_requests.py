@@ -131,4 +131,47 @@ def action_event(body: dict[str, Any], **kw: Any) -> dict[str, Any]:
     return api_event(urlencode({"payload": json.dumps(body)}), content_type="application/x-www-form-urlencoded", **kw)
 
 
-__all__ = ["APP_ID", "BOT_USER", "SECRET", "TEAM", "action_body", "action_event", "command_event", "event_body"]
+def view_submission_body(view: dict[str, Any], *, user: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A view_submission of `view` (as the app opened it) by `user` with these input `values`."""
+    body = copy.deepcopy(fixture("view_submission.json"))
+    n = next(_ids)
+    body["user"].update(id=user, username=user.lower(), name=user.lower())
+    body["view"].update(
+        id=f"V0MODAL{n:03d}",
+        callback_id=view["callback_id"],
+        private_metadata=view.get("private_metadata", ""),
+        state={"values": values},
+    )
+    return body
+
+
+def submit_resolve_modal(slack: Any, user: str, *, note: str = "", draft: bool = False) -> dict[str, Any]:
+    """Submit the resolve modal the app last opened with views.open (recorded by the Slack fake)."""
+    raw = slack.fake.calls("views.open")[-1].params["view"]
+    view = json.loads(raw) if isinstance(raw, str) else raw
+    values = {
+        "helpdesk_note": {"note": {"type": "plain_text_input", "value": note or None}},
+        "helpdesk_draft": {
+            "draft": {
+                "type": "checkboxes",
+                "selected_options": [{"value": "draft", "text": {"type": "plain_text", "text": "x"}}] if draft else [],
+            }
+        },
+    }
+    body = view_submission_body(view, user=user, values=values)
+    slack.deliver(action_event(body))
+    return body
+
+
+__all__ = [
+    "APP_ID",
+    "BOT_USER",
+    "SECRET",
+    "TEAM",
+    "action_body",
+    "action_event",
+    "command_event",
+    "event_body",
+    "submit_resolve_modal",
+    "view_submission_body",
+]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fakes.slack_api import ALICE, BOB, IVY, iter_texts
-from fakes.slack_requests import action_body, action_event, event_body, json_event
+from fakes.slack_requests import action_body, action_event, event_body, json_event, submit_resolve_modal
 
 from assistant.tickets.base import Ticket
 
@@ -112,14 +112,16 @@ def test_requester_marks_resolved_and_is_notified_in_the_thread(slack):
 def test_it_group_member_may_resolve_anyones_ticket(slack):
     ticket, message = _ticket_message(slack, requester=BOB)
     slack.deliver(action_event(action_body("helpdesk_resolve", ticket.ticket_id, user=IVY, message=message)))
-    assert slack.tickets.get(ticket.ticket_id).status == "resolved"
     assert slack.fake.calls("usergroups.users.list")[0].params["usergroup"] == "S0ITGROUP"
+    submit_resolve_modal(slack, IVY)  # IT gets the modal; submitting it resolves
+    assert slack.tickets.get(ticket.ticket_id).status == "resolved"
 
 
 def test_it_user_ids_in_the_setting_may_resolve(make_slack):
     slack = make_slack(HELPDESK_IT_GROUP=f"U0SOMEONE,{BOB}")
     ticket, message = _ticket_message(slack, requester=ALICE)
     slack.deliver(action_event(action_body("helpdesk_resolve", ticket.ticket_id, user=BOB, message=message)))
+    submit_resolve_modal(slack, BOB)
     assert slack.tickets.get(ticket.ticket_id).status == "resolved"
 
 
