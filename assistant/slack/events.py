@@ -112,13 +112,16 @@ class Command:
 
 
 def parse_command(text: str) -> Command:
-    """`/helpdesk` text: `help`, `ticket <text>`, `status [id]`, otherwise a question (empty text: help)."""
+    """`/helpdesk` text: `help`, `ticket <text>`, `status [id]`, `start|close|reopen IT-…` (IT), otherwise a
+    question (empty text: help)."""
     text = " ".join((text or "").split())
     word, _, rest = text.partition(" ")
     lowered = word.lower()
     if lowered in ("", "help", "-h", "--help", "?"):
         return Command("help", "")
     if lowered in ("ticket", "status"):
+        return Command(lowered, rest.strip())
+    if lowered in ("start", "close", "reopen") and rest.strip().upper().startswith("IT-"):  # IT's workflow
         return Command(lowered, rest.strip())
     return Command("ask", text)
 

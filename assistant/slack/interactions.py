@@ -16,7 +16,7 @@ from assistant.slack.events import action_key, command_key, parse_command
 from assistant.slack.jobs import Job
 from assistant.tickets.base import TicketStatus
 from assistant.tickets.desk import TicketRequest
-from assistant.tickets.status import Transition
+from assistant.tickets.status import ACTIONS, Transition
 from assistant.tickets.status import resolve as resolve_ticket
 from assistant.tickets.workflow import move
 
@@ -90,7 +90,30 @@ def run_command(bot: HelpdeskBot, body: Mapping[str, Any], client: Any, respond:
             return
         _respond(respond, *bk.tickets_message(home.open_tickets(store, user)))
 
-    work = {"ask": ask, "ticket": ticket, "status": status}.get(command.name)
+    def workflow(job: Job) -> None:  # /helpdesk start|close|reopen IT-…: the IT group only
+        ticket_id = command.arg.split()[0]
+        job.ticket_id = ticket_id
+        if not bot.is_it(api, user):
+            job.outcome = "denied"
+            _respond(respond, f"Only the IT team can {command.name} tickets.")
+            return
+        try:
+            outcome = move(bot.desk(), ticket_id, ACTIONS[command.name], by=user)
+        except (TicketNotFound, InvalidTransition) as exc:
+            job.outcome = exc.__class__.__name__
+            _respond(respond, bk.escape(str(exc)))
+            return
+        t = outcome.ticket
+        state = t.status.replace("_", " ")
+        _respond(
+            respond,
+            f"Ticket {t.ticket_id} is now {state}."
+            if outcome.changed
+            else f"Ticket {t.ticket_id} was already {state}.",
+        )
+
+    works = {"ask": ask, "ticket": ticket, "status": status, "start": workflow, "close": workflow, "reopen": workflow}
+    work = works.get(command.name)
     if work is None:  # help is answered in the ack itself
         return Job("command_help", "done")
     return bot.run(f"command_{command.name}", key, work)

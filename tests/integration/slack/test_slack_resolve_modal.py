@@ -8,7 +8,7 @@ import json
 from fakes.aws import read_outbox
 from fakes.confluence import ConfluenceFake
 from fakes.slack_api import ALICE, BOB, IVY
-from fakes.slack_requests import action_body, action_event, submit_resolve_modal
+from fakes.slack_requests import action_body, action_event, command_event, submit_resolve_modal
 
 from assistant import messages
 from assistant.drafts import ConfluenceDrafts
@@ -99,3 +99,27 @@ def test_the_requester_still_resolves_their_own_ticket_without_a_modal(slack):
     assert slack.fake.calls("views.open") == []
     got = slack.tickets.get(t.ticket_id)
     assert got.status == "resolved" and got.history[0]["by"] == ALICE
+
+
+def _replies(slack):
+    return [c.params["text"] for c in slack.fake.calls("response_url")]
+
+
+def test_it_moves_tickets_with_slash_commands_and_others_may_not(slack):
+    t, _ = _click(slack, user=ALICE)  # the requester resolved it
+    url = slack.fake.response_url()
+    slack.deliver(command_event(f"close {t.ticket_id}", user=BOB, response_url=url))
+    assert slack.tickets.get(t.ticket_id).status == "resolved" and "Only the IT team" in _replies(slack)[-1]
+    for verb, status in (("reopen", "open"), ("start", "in_progress"), ("close", "closed")):
+        slack.deliver(command_event(f"{verb} {t.ticket_id.lower()}", user=IVY, response_url=url))
+        assert slack.tickets.get(t.ticket_id).status == status
+    assert _replies(slack)[-1] == f"Ticket {t.ticket_id} is now closed."
+    history = slack.tickets.get(t.ticket_id).history
+    assert [(h["status"], h["by"]) for h in history] == [
+        ("resolved", ALICE),
+        ("open", IVY),
+        ("in_progress", IVY),
+        ("closed", IVY),
+    ]
+    slack.deliver(command_event(f"start {t.ticket_id}", user=IVY, response_url=url))
+    assert _replies(slack)[-1] == f"{t.ticket_id} is closed; it cannot become in_progress"
