@@ -71,6 +71,7 @@ class AskResult:
     draft_answer: str = ""
     question: str = ""
     page_ids: list[str] = field(default_factory=list)  # distinct pages retrieved, best first (for eval)
+    ticket_reason: str = ""  # with a ticket decision: "low_confidence", or "error" when the model was unavailable
 
     def to_json(self) -> dict[str, Any]:
         return {

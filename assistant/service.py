@@ -119,4 +119,4 @@ class Assistant:
             request = TicketRequest(t.question, reason, t.requester, draft, t.refs, confidence)
             ticket_id = self.desk.open_ticket(request, idempotency_key=t.idempotency_key).ticket_id
             reply = (messages.TROUBLE_ANSWERING if trouble else messages.TICKET_OPENED).format(ticket_id=ticket_id)
-        return AskResult(reply, Decision.TICKET, confidence, t.refs, ticket_id, draft, t.question, t.page_ids)
+        return AskResult(reply, Decision.TICKET, confidence, t.refs, ticket_id, draft, t.question, t.page_ids, reason)

@@ -63,8 +63,7 @@ class AnsweringFlow:
         record.confidence = result.confidence
         record.decision = result.decision
         if result.decision == Decision.TICKET:
-            # the assistant's reply when the model was unavailable or throttled past its budget (it raised nothing)
-            trouble = result.answer == messages.TROUBLE_ANSWERING_NO_TICKET
+            trouble = result.ticket_reason == "error"  # the model was unavailable or throttled past its budget
             who = self.directory.requester(api, where.user_id, where.channel, where.thread_ts)
             request = TicketRequest(
                 result.question or question,

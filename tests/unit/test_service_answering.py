@@ -68,6 +68,7 @@ def test_live_mentions_never_leave_the_assistant(make) -> None:
 def test_model_failure_without_a_ticket_store_still_answers_politely(make) -> None:
     result = make(Scripted(ModelThrottled("busy", model_id="m", operator_hint="h")), tickets=False).ask(VPN_Q)
     assert result.decision == "ticket" and result.answer == messages.TROUBLE_ANSWERING_NO_TICKET
+    assert result.ticket_reason == "error"
     assert result.ticket_id is None and result.sources
 
 

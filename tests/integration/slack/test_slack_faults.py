@@ -189,7 +189,9 @@ class ModelDown(FakeAssistant):
     """What the real assistant returns when Bedrock stays throttled past the budget: a ticket decision, no error."""
 
     def ask(self, question: str, **kwargs: Any) -> AskResult:
-        return AskResult(messages.TROUBLE_ANSWERING_NO_TICKET, Decision.TICKET, 0.0, [], None, "", question, [])
+        return AskResult(
+            messages.TROUBLE_ANSWERING_NO_TICKET, Decision.TICKET, 0.0, [], None, "", question, [], "error"
+        )
 
 
 def test_a_throttled_model_gives_an_outage_ticket_and_says_so(make_slack):
