@@ -20,6 +20,7 @@ from typing import Any
 
 from assistant.mail.base import Mailer
 from assistant.tickets.base import OutboxStore
+from assistant.tickets.outage import LocalAlertGate, OutageAlerts
 from assistant.tickets.sweep import run_sweep
 from core.metrics import lambda_logger, lambda_metrics
 from helpdesk.settings import Settings, SettingsError
@@ -165,6 +166,7 @@ def handle_sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
         sender=settings.mail.sender_email,
         it_queue=settings.mail.it_queue_email,
         notify_requester=settings.tickets.notify_requester,
+        outage=OutageAlerts(LocalAlertGate()),  # one alert per pass for retried outage emails, the rest summarised
     )
     logger.info("ticket email sweep", extra={"event": "ticket_email_sweep", **summary})
     return summary
