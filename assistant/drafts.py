@@ -9,7 +9,7 @@ account needs write permission in that one space only (docs/operations.md).
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from assistant.exceptions import AssistantError
@@ -74,7 +74,7 @@ def missing_setting(url: str, token: str, space: str) -> str:
     if not url:
         return "CONFLUENCE_URL is not set (e.g. https://acme.atlassian.net/wiki)"
     if not token:
-        return "CONFLUENCE_TOKEN is not set (with CONFLUENCE_USER on Cloud)"
+        return "CONFLUENCE_TOKEN is not set (with CONFLUENCE_USER on Cloud), nor CONFLUENCE_SECRET_ARN"
     return ""
 
 
@@ -116,8 +116,10 @@ class ConfluenceDrafts:
         parent_id: str = "",
         timeout: float = 30.0,
         client: Any | None = None,
+        credentials: Callable[[], tuple[str, str]] | None = None,
     ) -> None:
-        problem = missing_setting(url, token if client is None else "client", space)
+        """`credentials`: returns (user, token) on first use, for a token kept in a secret (the Lambda)."""
+        problem = missing_setting(url, token or ("secret" if credentials or client else ""), space)
         if problem:
             raise ConfigError(problem)
         self.url = url.rstrip("/")
@@ -127,6 +129,7 @@ class ConfluenceDrafts:
         self._token = token
         self.timeout = timeout
         self._client = client
+        self._credentials = credentials
 
     def __repr__(self) -> str:  # never the token
         return f"ConfluenceDrafts({self.url!r}, space={self.space!r})"
@@ -135,6 +138,12 @@ class ConfluenceDrafts:
     def client(self) -> Any:
         if self._client is None:
             from atlassian import Confluence
+
+            if not self._token and self._credentials is not None:
+                try:
+                    self.user, self._token = self._credentials()
+                except Exception as exc:
+                    raise DraftError(f"cannot read the Confluence credentials for drafts: {exc}") from exc
 
             # The REST API v1 client for both deployments: its `cloud=True` variant routes to a Cloud class without
             # `create_page`; POST /rest/api/content is the same on Cloud, with the account email + token as basic auth.
@@ -149,8 +158,9 @@ class ConfluenceDrafts:
         import requests
         from atlassian.errors import ApiError
 
+        client = self.client
         try:
-            response = self.client.create_page(
+            response = client.create_page(
                 self.space, title, body, parent_id=self.parent_id or None, representation="storage", status="draft"
             )
         except (requests.RequestException, ApiError) as exc:

@@ -112,7 +112,7 @@ def drafts_missing(settings: Settings) -> str:
     from assistant.drafts import missing_setting
 
     c = settings.confluence
-    return missing_setting(c.url, c.token, settings.tickets.gap_space)
+    return missing_setting(c.url, c.token or c.secret_arn, settings.tickets.gap_space)
 
 
 def build_drafts(settings: Settings) -> DraftPublisher | None:
@@ -122,6 +122,12 @@ def build_drafts(settings: Settings) -> DraftPublisher | None:
     from assistant.drafts import ConfluenceDrafts
 
     c = settings.confluence
+    credentials = None
+    if not c.token:  # on Lambda: CONFLUENCE_SECRET_ARN, read on the first draft only
+        from ingest.job import confluence_credentials
+
+        arn = c.secret_arn
+        credentials = lambda: confluence_credentials(arn)  # noqa: E731
     return ConfluenceDrafts(
         c.url,
         settings.tickets.gap_space,
@@ -129,6 +135,7 @@ def build_drafts(settings: Settings) -> DraftPublisher | None:
         token=c.token,
         parent_id=settings.tickets.gap_parent_id,
         timeout=c.timeout_seconds,
+        credentials=credentials,
     )
 
 

@@ -129,6 +129,8 @@ class HelpdeskConfig:
     confluence_spaces: tuple[str, ...] = ()
     confluence_cql: str = ""
     confluence_secret_arn: str = ""  # empty: the stack creates an empty secret
+    gap_space: str = ""  # space key for knowledge-base drafts from resolved tickets (HELPDESK_GAP_SPACE); empty: off
+    gap_parent_id: str = ""  # optional parent page id of those drafts (HELPDESK_GAP_PARENT_ID)
     # --- Slack -----------------------------------------------------------------------------------------------
     slack_secret_arn: str = ""  # empty: the stack creates an empty secret
     it_group: tuple[str, ...] = ()
@@ -236,6 +238,10 @@ class HelpdeskConfig:
         _match("confluence_url", self.confluence_url, r"https://[^\s/$.?#][^\s]*", "an https URL", empty_ok=True)
         for key in self.confluence_spaces:
             _match("confluence_spaces", key, r"~?[A-Za-z0-9_]+", "a list of space keys")
+        _match("gap_space", self.gap_space, r"~?[A-Za-z0-9_]+", "a space key", empty_ok=True)
+        _match("gap_parent_id", self.gap_parent_id, r"\d{1,20}", "a page id", empty_ok=True)
+        if self.gap_space and not self.confluence_url:
+            raise ConfigError("gap_space needs confluence_url: drafts are created on that site")
         for name in ("slack_secret_arn", "confluence_secret_arn"):
             _match(name, getattr(self, name), _SECRET_ARN, "a Secrets Manager secret ARN", empty_ok=True)
         for name in ("it_email", "sender_email"):

@@ -10,6 +10,8 @@ to its own log group, and then only what its job needs, granted here line by lin
 | ingest   | read/write | embed                          |                         |      | confluence |               |
 | sweep    |            |                                | tickets (no PutItem)    | send |            |               |
 
+With `gap_space` set, the worker also reads the Confluence secret: "Mark resolved" may create a draft page there.
+
 The DynamoDB actions are the calls the code makes, nothing more: tickets GetItem, PutItem, UpdateItem on the table
 and Query on its indexes (assistant/tickets/dynamodb.py; the unfiltered Scan is only `helpdesk tickets list` on a
 workstation); dedupe GetItem, PutItem, UpdateItem (assistant/slack/dynamo_store.py). The sweep never creates a
@@ -199,6 +201,13 @@ class Functions(Construct):
                 HELPDESK_DISABLED_CHANNELS=",".join(config.disabled_channels),
             ),
         }
+        if config.gap_space:  # "Mark resolved" may create a draft page: the Confluence site and its secret
+            slack_env.update(
+                HELPDESK_GAP_SPACE=config.gap_space,
+                CONFLUENCE_URL=config.confluence_url,
+                CONFLUENCE_SECRET_ARN=secrets.confluence.secret_arn,
+                **_optional(HELPDESK_GAP_PARENT_ID=config.gap_parent_id),
+            )
         ingest_env = {
             **common,
             "CONFLUENCE_SECRET_ARN": secrets.confluence.secret_arn,
@@ -261,6 +270,8 @@ class Functions(Construct):
         self._tickets(fn, TICKETS_ACTIONS)
         fn.allow("SlackDedupeAndFeedback", DEDUPE_ACTIONS, [storage.dedupe_table.table_arn])
         email.grant_send(fn.role)
+        if config.gap_space:
+            secrets.confluence.grant_read(fn.role)
         if self.worker:
             secrets.slack.grant_read(self.worker.role)
         # Lazy listeners re-invoke the function by the ARN it was invoked with (Bolt: context.invoked_function_arn),

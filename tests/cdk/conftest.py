@@ -19,7 +19,7 @@ import helpdesk_cdk  # noqa: E402, F401  (points jsii at the Node.js of the node
 
 # Settings of the variant stack: adopt the existing table, secrets by ARN, one Slack function (no worker), SES domain
 # identity, a guardrail, a rerank model, an EU inference profile, x86_64 on Python 3.12, no full sweep, the API
-# Gateway role managed elsewhere.
+# Gateway role managed elsewhere, knowledge-base drafts in ITKB.
 VARIANT = {
     "stack_name": "ItHelpdeskVariant",
     "prefix": "helpdesk-v",
@@ -49,6 +49,8 @@ VARIANT = {
     "confluence_spaces": "IT,HR",
     "it_group": "S0123ITOPS",
     "digest_channel": "C0ITDIGEST",
+    "gap_space": "ITKB",
+    "gap_parent_id": "98765",
     "extra_env": '{"HELPDESK_CONFIDENCE_THRESHOLD": "0.7"}',
     "log_retention_days": "90",
 }

@@ -222,12 +222,20 @@ def test_variant_grants_adopted_table_indexes_secrets_by_arn_and_lazy_self_invoc
     names = ("helpdesk-v-slack", "helpdesk-v-ingest", "helpdesk-v-sweep")
     reads = {n: [s.resources for s in statements_of(v, n) if "secretsmanager:GetSecretValue" in s.actions]
              for n in names}  # fmt: skip
-    assert reads == {"helpdesk-v-slack": [(slack_secret,)], "helpdesk-v-ingest": [(conf_secret,)],
+    # with gap_space, the one that answers also reads the Confluence secret (drafts from "Mark resolved")
+    assert reads == {"helpdesk-v-slack": [(slack_secret,), (conf_secret,)], "helpdesk-v-ingest": [(conf_secret,)],
                      "helpdesk-v-sweep": []}  # fmt: skip
     invoke = [s.resources for s in statements_of(v, "helpdesk-v-slack") if "lambda:InvokeFunction" in s.actions]
     assert invoke == [(f"arn:{P}:lambda:{R}:{A}:function:helpdesk-v-slack",)]
     objects = [s for s in statements_of(v, "helpdesk-v-ingest") if "s3:PutObject" in s.actions]
     assert len(objects[0].resources) == 1 and objects[0].resources[0].endswith(".Arn>/prod/index/*")
+
+
+def test_without_gap_space_no_slack_function_reads_the_confluence_secret(synth):
+    t = synth.template("ItHelpdesk")
+    for name in ("it-helpdesk-slack", "it-helpdesk-worker"):
+        reads = [r for s in statements_of(t, name) if "secretsmanager:GetSecretValue" in s.actions for r in s.resources]
+        assert reads and not [r for r in reads if "onfluence" in str(r)], (name, reads)
 
 
 def test_rerank_model_is_the_only_model_rerank_may_invoke(synth):
@@ -294,6 +302,11 @@ def test_environment_contract_of_each_function(synth):
     assert (v_slack["HELPDESK_GUARDRAIL_ID"], v_slack["HELPDESK_GUARDRAIL_VERSION"]) == ("abc123xyz", "3")
     assert v_slack["HELPDESK_IT_GROUP"] == "S0123ITOPS" and v_slack["HELPDESK_CONFIDENCE_THRESHOLD"] == "0.7"
     assert flat(v_slack["HELPDESK_INDEX"]).endswith("/prod/index")
+    drafts = {k: v_slack.get(k) for k in ("HELPDESK_GAP_SPACE", "HELPDESK_GAP_PARENT_ID", "CONFLUENCE_URL")}
+    assert drafts == {"HELPDESK_GAP_SPACE": "ITKB", "HELPDESK_GAP_PARENT_ID": "98765",
+                      "CONFLUENCE_URL": "https://acme.atlassian.net/wiki"}  # fmt: skip
+    assert "helpdesk/confluence" in flat(v_slack["CONFLUENCE_SECRET_ARN"])
+    assert "HELPDESK_GAP_SPACE" not in worker and "CONFLUENCE_SECRET_ARN" not in worker
 
 
 # --- the DynamoDB calls the code makes are the ones granted --------------------------------------------------------

@@ -88,3 +88,19 @@ def test_the_modal_values_are_read_back() -> None:
     }
     assert blocks.modal_values({"state": state}) == ("Fixed it", True)
     assert blocks.modal_values({}) == ("", False)
+
+
+def test_a_token_kept_in_a_secret_is_read_on_the_first_draft_and_a_failed_read_is_a_draft_error() -> None:
+    from assistant.drafts import ConfluenceDrafts, DraftError
+
+    reads: list[str] = []
+
+    def secret() -> tuple[str, str]:
+        reads.append("read")
+        raise RuntimeError("AccessDeniedException")
+
+    drafts = ConfluenceDrafts("https://acme.atlassian.net/wiki", "KB", credentials=secret)
+    assert reads == []  # nothing is read until a draft is asked for
+    with pytest.raises(DraftError, match="cannot read the Confluence credentials for drafts: AccessDeniedException"):
+        drafts.create_draft("How do I reach the VPN?", "<p>note</p>")
+    assert reads == ["read"]
