@@ -13,7 +13,7 @@ from typing import Any
 
 from assistant.citations import strip_citations
 from assistant.model import Source, Turn
-from assistant.safety import escape_delimiters, scrub_private
+from assistant.safety import escape_attribute, escape_delimiters, scrub_private
 from assistant.sources import estimate_tokens
 
 ANSWER_TOOL = "submit_answer"
@@ -82,7 +82,7 @@ def render_source(source: Source) -> str:
         f'<source n="{source.number}">\n'
         f"title: {escape_delimiters(source.title)}\n"
         f"breadcrumb: {escape_delimiters(crumbs)}\n"
-        f"url: {source.url}\n"
+        f"url: {escape_attribute(source.url)}\n"
         f"content:\n{escape_delimiters(source.text)}\n"
         "</source>"
     )

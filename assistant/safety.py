@@ -3,11 +3,18 @@
 - `scrub_private`: users' email addresses and Slack tokens never reach the model.
 - `defuse_mentions`: nothing the assistant posts can ping a channel or a person, whatever a page or a model wrote.
 - `escape_delimiters`: page text cannot close the `<source>` block it is quoted in.
+- `escape_attribute`: a value quoted on a prompt line (a page URL) stays on that line, inert.
+- `clean_text`: text that cannot be encoded (lone surrogates) or that steers a terminal or the reading direction
+  (ANSI escapes, C0/C1 controls, bidi overrides) is made plain.
 """
 
 from __future__ import annotations
 
 import re
+
+from core.text import clean_text
+
+__all__ = ["clean_text", "defuse_mentions", "escape_attribute", "escape_delimiters", "scrub_private"]
 
 EMAIL_PLACEHOLDER = "[email address]"
 TOKEN_PLACEHOLDER = "[token]"
@@ -24,6 +31,8 @@ _PLAIN_MENTION = re.compile(r"(?i)(?<![\w@])@(channel|here|everyone|all)\b")
 _WORD_JOINER = "\u2060"
 
 _DELIMITER = re.compile(r"(?i)<\s*(/?)\s*(sources?|question|conversation|follow_up)\b")
+
+_LINE_BREAK = re.compile(r"[\r\n]+")
 
 
 def scrub_private(text: str) -> str:
@@ -48,3 +57,9 @@ def defuse_mentions(text: str) -> str:
 def escape_delimiters(text: str) -> str:
     """Page text that imitates the prompt's block tags (`</source>`, `<question>`) loses its angle bracket."""
     return _DELIMITER.sub(lambda m: "‹" + m.group(1) + m.group(2), text)
+
+
+def escape_attribute(text: str) -> str:
+    """A value for one prompt line: no line breaks, no angle brackets or quotes that could open or close a tag."""
+    text = _LINE_BREAK.sub(" ", clean_text(text))
+    return text.replace("<", "%3C").replace(">", "%3E").replace('"', "%22")

@@ -13,7 +13,7 @@ from assistant.confidence import ConfidenceGate
 from assistant.exceptions import AnswererUnavailable, InvalidQuestion
 from assistant.model import AskResult, Decision, SourceRef, Turn
 from assistant.retrieval import RetrievalResult, Retriever
-from assistant.safety import defuse_mentions
+from assistant.safety import clean_text, defuse_mentions
 from assistant.sources import build_sources
 from assistant.tickets.desk import Requester, TicketDesk, TicketRequest
 
@@ -43,10 +43,13 @@ class _TicketArgs:
 
 
 def validate_question(question: str, max_chars: int) -> str:
-    """The question, stripped; raises InvalidQuestion when empty or longer than `max_chars` (pure)."""
+    """The question, cleaned (`clean_text`) and stripped; raises InvalidQuestion when empty or longer than
+    `max_chars` (pure)."""
     if not isinstance(question, str) or not question.strip():
         raise InvalidQuestion(messages.EMPTY_QUESTION)
-    text = question.strip()
+    text = clean_text(question).strip()
+    if not text:
+        raise InvalidQuestion(messages.EMPTY_QUESTION)
     if len(text) > max_chars:
         raise InvalidQuestion(messages.QUESTION_TOO_LONG.format(length=len(text), limit=max_chars))
     if not any(ch.isalnum() for ch in text):  # "???" or an emoji alone: nothing to search for, nothing for IT
@@ -98,7 +101,7 @@ class Assistant:
                 extra={"model_id": exc.model_id, "error": type(exc).__name__},
             )
             return self._ticket(ticket, self.gate.score(result), reason="error", trouble=True)
-        answer.text = defuse_mentions(answer.text)
+        answer.text = defuse_mentions(clean_text(answer.text))
         confidence = self.gate.score(result, answer.sufficient)
         decision = Decision(self.gate.decide(confidence, answer.sufficient))
         if not answer.text.strip():

@@ -93,7 +93,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(result.to_json())
     else:
-        print(format_answer(result))
+        _show(format_answer(result))
     return 0
 
 
@@ -132,11 +132,11 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         f"{report.helpful} helpful, {report.not_helpful} not helpful"
     )
     for n, gap in enumerate(report.gaps, 1):
-        print(f"Gap {n}: {gap.topic} ({gap.count}) {', '.join(gap.ticket_ids)}".rstrip())
+        _show(f"Gap {n}: {gap.topic} ({gap.count}) {', '.join(gap.ticket_ids)}".rstrip())
         for question in gap.questions:
-            print(f"    - {' '.join(question.split())[:100]}")
+            _show(f"    - {' '.join(question.split())[:100]}")
     for item in report.not_helpful_answers:
-        print(f"Not helpful: {' '.join(str(item['question']).split())[:100]}")
+        _show(f"Not helpful: {' '.join(str(item['question']).split())[:100]}")
     return 0
 
 
@@ -280,7 +280,7 @@ def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
         else:
             for t in tickets:
                 q = " ".join(t.question.split())
-                print(
+                _show(
                     f"{t.ticket_id:12} {t.status or '-':11} {t.created_at or '-':20} "
                     f"{t.requester_name or t.requester_id or '-':12} {q[:70] + ('…' if len(q) > 70 else '')}"
                 )
@@ -289,27 +289,27 @@ def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             _print_json(_ticket_json(t))
         else:
-            print(
+            _show(
                 f"{t.ticket_id} [{t.status or '-'}] {t.reason or '-'}, created {t.created_at or '-'}, "
                 f"updated {t.updated_at or '-'}"
             )
-            print(f"Requester: {t.requester_name or t.requester_id or '-'} {t.requester_email}".rstrip())
+            _show(f"Requester: {t.requester_name or t.requester_id or '-'} {t.requester_email}".rstrip())
             if t.permalink:
                 print(f"Slack thread: {t.permalink}")
-            print(f"Question: {t.question}")
+            _show(f"Question: {t.question}")
             if t.confidence is not None:
                 print(f"Confidence: {t.confidence:.2f}")
             if t.sources:
                 print("Sources:")
                 for i, s in enumerate(t.sources, 1):
-                    print(f"  [{i}] {s.get('title', '')} - {s.get('url', '')}")
+                    _show(f"  [{i}] {s.get('title', '')} - {s.get('url', '')}")
             if t.draft_answer:
-                print(f"Draft answer:\n{t.draft_answer}")
+                _show(f"Draft answer:\n{t.draft_answer}")
             print(f"Email: {t.email_status or '-'}")
             from helpdesk.tickets_cli import show_lines
 
             for line in show_lines(t):
-                print(line)
+                _show(line)
     else:  # start, resolve, close, reopen
         from helpdesk.factory import build_ticket_desk
         from helpdesk.tickets_cli import run_workflow
@@ -353,14 +353,23 @@ def cmd_replay_failed(args: argparse.Namespace, settings: Settings) -> int:
     return replay(args, settings)
 
 
+MAX_COUNT = 1_000_000  # a --limit/--max beyond this is a typo, not a request
+
+
+def _show(text: str) -> None:
+    """Print human output that carries stored or page text: no terminal escapes, no bidi overrides."""
+    from core.text import clean_text
+
+    print(clean_text(text))
+
+
 def _positive(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        n = 0
-    if n < 1:
+    digits = value.strip()
+    if not (digits.isascii() and digits.isdigit()) or not digits.strip("0"):
         raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
-    return n
+    if len(digits.lstrip("0")) > len(str(MAX_COUNT)) or int(digits) > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"{digits[:30]} is more than {MAX_COUNT:,}: give a smaller number")
+    return int(digits)
 
 
 def _version() -> str:

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Sequence
 
+from core.text import clean_text
 from index_store.format import Chunk
 from ingest.parse import ParsedPage
 
@@ -87,6 +88,8 @@ def chunk_page(
     url: str = "",
 ) -> list[Chunk]:
     """Chunk one parsed page (see the module docstring for the rules). A page without text gives []."""
+    title, breadcrumb = clean_text(title), [clean_text(name) for name in breadcrumb]
+    url = "".join(clean_text(url).split())
     if max_words < 1:
         raise ValueError("max_words must be >= 1")
     crumbs = tuple(breadcrumb)

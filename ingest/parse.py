@@ -78,7 +78,14 @@ _DROP_MACROS = {
 _TRANSPARENT_MACROS = {"section", "column", "excerpt", "details", "toc-zone", "div", "span", "center"}
 _INLINE_MACROS = {"status": "title", "jira": "key", "anchor": ""}  # name -> parameter rendered inline
 _WS = re.compile(r"\s+")
-_INVISIBLE = str.maketrans("", "", "\u200b\u200c\u200d\ufeff")
+# Zero-width characters, bidi embeddings/overrides/isolates and control characters (but tab, newline, CR): a page
+# cannot reverse or hide the text it shows, or send escapes to a terminal.
+_INVISIBLE = str.maketrans(
+    "",
+    "",
+    "\u200b\u200c\u200d\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    + "".join(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])),
+)
 _PLAIN_BODY_END = re.compile(r"</ac:plain-text-(?:link-)?body\s*>", re.IGNORECASE)
 _COND_COMMENT = re.compile(r"<!\[(?!CDATA\[)[^\]<>]*\]>")
 _TRUNCATED_TAG = re.compile(r"<[A-Za-z!/?]")
@@ -183,7 +190,7 @@ class _TreeBuilder(HTMLParser):
 def _raw_text(node: _El | str) -> str:
     """Text with whitespace kept (code bodies, CDATA link bodies); <br> and block ends become newlines."""
     if isinstance(node, str):
-        return node
+        return node.translate(_INVISIBLE)
     if node.tag == "br":
         return "\n"
     text = "".join(_raw_text(c) for c in node.children)
