@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from core import env as e
+from core.errors import ConfigError
 
 DEFAULT_CHAT_MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+RETRIEVERS = ("hybrid", "bedrock-kb")  # the published index (BM25 + dense), or an Amazon Bedrock Knowledge Base
 
 
 @dataclass(frozen=True)
@@ -23,9 +26,19 @@ class AnswerConfig:
     guardrail_id: str = ""
     guardrail_version: str = ""
     rerank_model_arn: str = ""  # empty: no rerank
+    retriever: str = "hybrid"  # one of RETRIEVERS
+    knowledge_base_id: str = ""  # the Bedrock Knowledge Base that `bedrock-kb` retrieves from
 
     @classmethod
     def from_env(cls, env: e.Env) -> AnswerConfig:
+        retriever = e.choice(env, "HELPDESK_RETRIEVER", "hybrid", RETRIEVERS)
+        knowledge_base_id = e.text(env, "HELPDESK_KNOWLEDGE_BASE_ID")
+        if retriever == "bedrock-kb" and not knowledge_base_id:
+            raise ConfigError("HELPDESK_RETRIEVER=bedrock-kb needs HELPDESK_KNOWLEDGE_BASE_ID (the knowledge base id)")
+        if knowledge_base_id and not re.fullmatch(r"[0-9A-Za-z]{10}", knowledge_base_id):
+            raise ConfigError(
+                f"HELPDESK_KNOWLEDGE_BASE_ID={knowledge_base_id!r} is not a knowledge base id (10 letters or digits)"
+            )
         return cls(
             answerer=e.choice(env, "HELPDESK_ANSWERER", "extractive", ("extractive", "bedrock")),
             confidence_threshold=e.optional_number(env, "HELPDESK_CONFIDENCE_THRESHOLD", 0.0, 1.0),
@@ -41,4 +54,6 @@ class AnswerConfig:
             guardrail_id=e.text(env, "HELPDESK_GUARDRAIL_ID"),
             guardrail_version=e.text(env, "HELPDESK_GUARDRAIL_VERSION"),
             rerank_model_arn=e.text(env, "HELPDESK_RERANK_MODEL_ARN"),
+            retriever=retriever,
+            knowledge_base_id=knowledge_base_id,
         )

@@ -65,3 +65,14 @@ class ModelNotAvailable(AnswererUnavailable):
 
 class RerankError(AssistantError):
     """The Bedrock rerank call failed (retrieval falls back to the fused order)."""
+
+
+class KnowledgeBaseError(AssistantError):
+    """Retrieving from the Bedrock Knowledge Base failed (HELPDESK_RETRIEVER=bedrock-kb).
+
+    `code` is the service's error code (`AccessDeniedException`, `ResourceNotFoundException`, `ThrottlingException`
+    once the retries ran out...) or a connection error's class name."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code

@@ -4,6 +4,8 @@ Each builder hands a package its own config; no feature reads the app's `Setting
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from assistant.answerers.base import Answerer
 from assistant.confidence import gate_for
 from assistant.drafts import DraftPublisher
@@ -17,6 +19,9 @@ from helpdesk.settings import Settings, SettingsError
 from index_store.base import IndexStore
 from ingest.embedders.base import Embedder
 from ingest.sources.base import KnowledgeSource
+
+if TYPE_CHECKING:  # typing only: retrieval brings numpy, kept off the Slack ack path
+    from assistant.retrieval import Retriever
 
 
 def build_embedder(settings: Settings, *, for_queries: bool = False) -> Embedder:
@@ -139,22 +144,37 @@ def build_drafts(settings: Settings) -> DraftPublisher | None:
     )
 
 
-def build_assistant(
-    settings: Settings, location: str | None = None, *, with_tickets: bool = True, embedder: Embedder | None = None
-) -> Assistant:
-    """Load the published index and wire retrieval, answerer, gate, tickets and mail."""
-    from assistant.retrieval import RefreshingRetriever, Retriever
+def build_retriever(
+    settings: Settings, location: str | None = None, *, embedder: Embedder | None = None
+) -> tuple[Retriever, str]:
+    """The retriever and the id the confidence gate picks its weights by (the embedder's, or the knowledge base's:
+    never the fitted local weights, so the embedder-independent fallback applies unless weights are configured)."""
+    if settings.answering.retriever == "bedrock-kb":
+        from assistant.kb_retriever import KnowledgeBaseRetriever
+
+        kb = settings.answering.knowledge_base_id
+        return KnowledgeBaseRetriever.from_config(settings.answering), f"bedrock-kb/{kb}"
+    from assistant.retrieval import RefreshingRetriever
 
     store = build_index_store(settings, location)
     bundle = store.load()  # fails fast and clearly when there is no index
     retriever_embedder = embedder or build_embedder(settings, for_queries=True)
-    retriever: Retriever = RefreshingRetriever(
+    retriever = RefreshingRetriever(
         store,
         retriever_embedder,
         candidates=settings.answering.retrieval_candidates,
         refresh_seconds=settings.index.refresh_seconds,
         bundle=bundle,
     )
+    return retriever, retriever_embedder.embedder_id
+
+
+def build_assistant(
+    settings: Settings, location: str | None = None, *, with_tickets: bool = True, embedder: Embedder | None = None
+) -> Assistant:
+    """Load the published index (or, with HELPDESK_RETRIEVER=bedrock-kb, reach the knowledge base instead) and wire
+    retrieval, answerer, gate, tickets and mail."""
+    retriever, gate_embedder_id = build_retriever(settings, location, embedder=embedder)
     if settings.answering.rerank_model_arn:  # optional Bedrock rerank of the fused pages
         from assistant.rerank import BedrockReranker, RerankingRetriever
 
@@ -163,7 +183,7 @@ def build_assistant(
         retriever,
         build_answerer(settings),
         gate_for(
-            retriever_embedder.embedder_id,
+            gate_embedder_id,
             threshold=settings.answering.confidence_threshold,
             weights_json=settings.answering.confidence_weights,
         ),
