@@ -118,31 +118,48 @@ def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float:
     return wins / (len(pos) * len(neg))
 
 
+MAX_WEIGHT = 1000.0  # a fitted weight is a few units; beyond this a weight is a typo that decides every question
+
+
+def parse_weights(raw: str) -> dict[str, float] | None:
+    """Gate weights from JSON (pure): an object of finite numbers with known keys, else None."""
+    import json
+
+    def refuse(constant: str) -> float:
+        raise ValueError(constant)
+
+    try:
+        weights = json.loads(raw, parse_constant=refuse)
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+        return None
+    if not isinstance(weights, dict) or not weights:
+        return None
+    for key, value in weights.items():
+        if key != "bias" and key not in FEATURES:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        if not math.isfinite(value) or abs(value) > MAX_WEIGHT:
+            return None
+    return {k: float(v) for k, v in weights.items()}
+
+
 def gate_for(embedder_id: str, *, threshold: float | None = None, weights_json: str = "") -> ConfidenceGate:
     """The gate for an embedder: configured weights, else the fitted local ones, else the lexical fallback.
 
     `threshold` (HELPDESK_CONFIDENCE_THRESHOLD) is honoured whenever set; None takes the default of the weights in
     use (DEFAULT_THRESHOLD for the fitted or configured weights, LEXICAL_THRESHOLD for the fallback).
     """
-    import json
 
     from core.errors import ConfigError
 
     if weights_json:
-        try:
-            weights = json.loads(weights_json)
-            ok = (
-                isinstance(weights, dict)
-                and bool(weights)
-                and all(k == "bias" or k in FEATURES for k in weights)
-                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in weights.values())
-            )
-        except json.JSONDecodeError:
-            ok = False
-        if not ok:
+        weights = parse_weights(weights_json)
+        if weights is None:
             raise ConfigError(
-                "HELPDESK_CONFIDENCE_WEIGHTS must be a JSON object of numbers with keys among "
-                f"bias, {', '.join(FEATURES)} (as printed by bench.calibrate_confidence)"
+                "HELPDESK_CONFIDENCE_WEIGHTS must be a JSON object of finite numbers (at most "
+                f"{MAX_WEIGHT:g} either way; no NaN or Infinity) with keys among bias, {', '.join(FEATURES)} "
+                "(as printed by bench.calibrate_confidence)"
             )
         return ConfidenceGate(
             threshold=DEFAULT_THRESHOLD if threshold is None else threshold,

@@ -3,11 +3,13 @@ embedder, page text that cannot steer a terminal or the reading direction (pure)
 
 import pytest
 
+from assistant.confidence import FEATURES, gate_for
 from assistant.exceptions import InvalidQuestion
 from assistant.model import Source
 from assistant.prompt import render_sources, user_message
 from assistant.safety import clean_text, escape_attribute
 from assistant.service import validate_question
+from core.errors import ConfigError
 from ingest.chunk import chunk_page
 from ingest.parse import parse_storage
 
@@ -70,3 +72,29 @@ def test_page_text_and_titles_lose_bidi_overrides_and_controls_at_ingest() -> No
         assert bad not in text and bad not in chunks[0].title and bad not in "".join(chunks[0].breadcrumb)
     assert "Open Settings and press Reset." in text and "echo hi" in text
     assert chunks[0].title == "Password reset" and chunks[0].url == "https://w/p/7"
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        '{"bias": NaN}',
+        '{"bias": Infinity}',
+        '{"bias": -Infinity}',
+        '{"bias": 1e400}',
+        '{"bias": 1e6}',
+        '{"bias": true}',
+        '{"bias": "1"}',
+        '{"nope": 1}',
+        "{}",
+        "[1]",
+        "[" * 100_000,
+    ],
+)
+def test_weights_that_are_not_finite_numbers_are_a_settings_error(weights: str) -> None:
+    with pytest.raises(ConfigError, match=r"HELPDESK_CONFIDENCE_WEIGHTS .*finite"):
+        gate_for("local/test", weights_json=weights)
+
+
+def test_finite_weights_are_taken() -> None:
+    gate = gate_for("local/test", weights_json='{"bias": -2.5, "' + FEATURES[0] + '": 4}')
+    assert gate.weights == {"bias": -2.5, FEATURES[0]: 4.0}
