@@ -24,6 +24,7 @@ from slack_bolt import App, BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from assistant.slack.events import bot_user_id_of
+from assistant.slack.shape import shape_problem
 
 MAX_BODY_BYTES = 1024 * 1024
 PATH = "/slack/events"
@@ -55,6 +56,23 @@ def signature_ok(
     return expected is not None and hmac.compare_digest(expected, signature)
 
 
+def check_event(event: Any) -> None:
+    """A Lambda event the gateway can read: an API Gateway request (or Bolt's re-invocation of one)."""
+    if not isinstance(event, Mapping):
+        raise BadRequest(400, f"the event is {type(event).__name__}, not an API Gateway request")
+    for key in ("headers", "multiValueHeaders", "requestContext", "queryStringParameters"):
+        if event.get(key) is not None and not isinstance(event[key], Mapping):
+            raise BadRequest(400, f"the event's {key} is not an object")
+    for values in (event.get("multiValueHeaders") or {}).values():
+        if values is not None and not isinstance(values, list):
+            raise BadRequest(400, "the event's multiValueHeaders must hold lists")
+    context = event.get("requestContext") or {}
+    if context.get("http") is not None and not isinstance(context["http"], Mapping):
+        raise BadRequest(400, "the event's requestContext.http is not an object")
+    if event.get("body") is not None and not isinstance(event["body"], str):
+        raise BadRequest(400, "the event's body is not a string")
+
+
 def _headers(event: Mapping[str, Any]) -> dict[str, str]:
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items() if v is not None}
     for k, values in (event.get("multiValueHeaders") or {}).items():
@@ -79,7 +97,7 @@ def decode_body(event: Mapping[str, Any]) -> str:
         except (binascii.Error, ValueError) as exc:
             raise BadRequest(400, "body is not valid base64") from exc
     else:
-        data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+        data = raw.encode("utf-8", "surrogatepass")
     if len(data) > MAX_BODY_BYTES:
         raise BadRequest(413, f"body is {len(data)} bytes; the limit is {MAX_BODY_BYTES}")
     try:
@@ -88,29 +106,41 @@ def decode_body(event: Mapping[str, Any]) -> str:
         raise BadRequest(400, "body is not UTF-8") from exc
 
 
+def _json_object(text: str, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(400, f"{what} is not valid JSON ({exc.msg})") from exc
+    except RecursionError as exc:
+        raise BadRequest(400, f"{what} is nested too deeply") from exc
+    if not isinstance(data, dict):
+        raise BadRequest(400, f'{"JSON body" if what == "body" else what} must be an object with a "type"')
+    return data
+
+
+def _checked(data: dict[str, Any]) -> dict[str, Any]:
+    if problem := shape_problem(data):
+        raise BadRequest(400, problem)
+    return data
+
+
 def parse_payload(body: str, content_type: str) -> dict[str, Any]:
     """The request as Slack sends it: a JSON event, or a form (slash command, or `payload=` interactivity)."""
     content_type = content_type.split(";")[0].strip().lower()
     if content_type == "application/json" or body.lstrip().startswith("{"):
-        try:
-            data = json.loads(body)
-        except json.JSONDecodeError as exc:
-            raise BadRequest(400, f"body is not valid JSON ({exc.msg})") from exc
-        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        data = _json_object(body, "body")
+        if not isinstance(data.get("type"), str):
             raise BadRequest(400, 'JSON body must be an object with a "type"')
-        return data
+        return _checked(data)
     try:
         form = dict(parse_qsl(body, keep_blank_values=True, strict_parsing=True))
     except ValueError as exc:
         raise BadRequest(400, "body is neither JSON nor a valid form") from exc
     if "payload" in form:
-        try:
-            data = json.loads(form["payload"])
-        except json.JSONDecodeError as exc:
-            raise BadRequest(400, f"payload is not valid JSON ({exc.msg})") from exc
-        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        data = _json_object(form["payload"], "payload")
+        if not isinstance(data.get("type"), str):
             raise BadRequest(400, 'payload must be an object with a "type"')
-        return data
+        return _checked(data)
     if "command" in form or "ssl_check" in form:
         return form
     raise BadRequest(400, "form body is neither a slash command nor an interactivity payload")
@@ -150,14 +180,17 @@ class SlackGateway:
         self.clock = clock
         self.invoke_target = invoke_target
 
-    def handle(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
         started = time.perf_counter()
-        headers = _headers(event)
         info: dict[str, Any] = {"kind": "invalid"}
-        if headers.get("x-slack-retry-num"):
-            info.update(retry_num=headers["x-slack-retry-num"], retry_reason=headers.get("x-slack-retry-reason", ""))
         lazy = is_reinvocation(event)
         try:
+            check_event(event)
+            headers = _headers(event)
+            if headers.get("x-slack-retry-num"):
+                info.update(
+                    retry_num=headers["x-slack-retry-num"], retry_reason=headers.get("x-slack-retry-reason", "")
+                )
             response = self._handle(event, context, headers, info)
         except BadRequest as exc:
             info["reason"] = exc.reason
