@@ -18,11 +18,13 @@ Which page a chunk belongs to, read from each retrieval result, first found wins
   `location.<type>Location.url` (or `.uri`).
 
 What the knowledge base cannot provide is filled so that the gate's features keep their meaning (see
-`assistant/confidence.py`): `dense` is the knowledge base's relevance score of the chunk; there is no BM25 over the
-corpus, so `lexical` and `lexical_match` are the share of the question's terms (`index_store.lexical.tokenize`)
-found in the chunk's text, `known_terms` counts the terms found in any returned chunk (not in the whole corpus),
-`lexical_top_page` is the page of the chunk with the largest share. The chunks of a page carry no position, so
-`assistant.sources` marks a gap between any two of them.
+`assistant/confidence.py`): `dense` is the knowledge base's relevance score of the chunk. There is no BM25 over the
+corpus, so `lexical` and `lexical_match` are a BM25 of the chunk without idf, over the most the question could score
+(`lexical_match` below; question terms as `index_store.lexical.tokenize` makes them); `known_terms` counts the terms
+found in any returned chunk (not in the whole corpus); `lexical_top_page` is the page of the best such match. The
+gate is not fitted to these: the embedder-independent fallback applies until HELPDESK_CONFIDENCE_WEIGHTS is fitted
+against the knowledge base (docs/decisions/0012). The chunks of a page carry no position, so `assistant.sources`
+marks a gap between any two of them.
 """
 
 from __future__ import annotations
@@ -114,6 +116,23 @@ def page_of(result: Mapping[str, Any]) -> tuple[str, str, str]:
     return page_id, title, url
 
 
+def lexical_match(terms: frozenset[str], tokens: list[str], avg_len: float, k1: float = 1.2, b: float = 0.75) -> float:
+    """BM25 of one chunk over the most the query could score, every term weighing the same (pure, 0..1).
+
+    The knowledge base gives no corpus statistics, so there is no idf: each distinct query term adds
+    tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avg_len)), and the sum is divided by (k1 + 1) per term, as
+    `LexicalIndex.max_score` bounds the index's own BM25. `avg_len` is the mean length of the returned chunks."""
+    if not terms or not tokens:
+        return 0.0
+    counts: dict[str, int] = {}
+    for token in tokens:
+        if token in terms:
+            counts[token] = counts.get(token, 0) + 1
+    norm = k1 * (1.0 - b + b * len(tokens) / max(avg_len, 1.0))
+    total = sum(tf * (k1 + 1.0) / (tf + norm) for tf in counts.values())
+    return min(1.0, total / ((k1 + 1.0) * len(terms)))
+
+
 def parse_retrieve(response: Mapping[str, Any], query: str, k: int) -> RetrievalResult:
     """The `RetrievalResult` of a `Retrieve` reply: one `PageHit` per page, best first, at most `k` (pure).
 
@@ -124,25 +143,27 @@ def parse_retrieve(response: Mapping[str, Any], query: str, k: int) -> Retrieval
         raise KnowledgeBaseError("the knowledge base's Retrieve reply has no retrievalResults list")
     terms = frozenset(tokenize(query))
     result = RetrievalResult(query=query, pages=[], query_terms=len(terms))
-    pages: dict[str, PageHit] = {}
-    found: set[str] = set()
-    best_share = -1.0
+    kept: list[tuple[Mapping[str, Any], str, tuple[str, str, str], list[str]]] = []
     for item in items:
         if not isinstance(item, Mapping):
             continue
         content = item.get("content")
         body = _text(content.get("text")) if isinstance(content, Mapping) else ""
-        page_id, title, url = page_of(item)
-        if not body or not page_id:
-            continue
+        names = page_of(item)
+        if body and names[0]:
+            kept.append((item, body, names, tokenize(body)))
+    avg_len = sum(len(tokens) for *_, tokens in kept) / len(kept) if kept else 1.0
+    pages: dict[str, PageHit] = {}
+    found: set[str] = set()
+    best_match = -1.0
+    for item, body, (page_id, title, url), tokens in kept:
         raw = item.get("score")
         score = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else 0.0
-        tokens = set(tokenize(body))
-        share = len(terms & tokens) / len(terms) if terms else 0.0
-        found |= terms & tokens
+        match = lexical_match(terms, tokens, avg_len)
+        found |= terms.intersection(tokens)
         page = pages.get(page_id)
         if page is None:
-            page = pages[page_id] = PageHit(page_id, title, url, score=score, dense=score, lexical=share)
+            page = pages[page_id] = PageHit(page_id, title, url, score=score, dense=score, lexical=match)
         metadata = item.get("metadata")
         chunk_id = _text(metadata.get(CHUNK_ID)) if isinstance(metadata, Mapping) else ""
         digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
@@ -157,20 +178,17 @@ def parse_retrieve(response: Mapping[str, Any], query: str, k: int) -> Retrieval
             heading="",
             body=body,
         )
-        page.chunks.append(ChunkHit(chunk=chunk, dense=score, lexical=share, fused=score))
+        page.chunks.append(ChunkHit(chunk=chunk, dense=score, lexical=match, fused=score))
         page.score = max(page.score, score)
         page.dense = max(page.dense, score)
-        page.lexical = max(page.lexical, share)
-        if share > best_share:
-            best_share, result.lexical_top_page = share, page_id
-    ranked = list(pages.values())  # the order of each page's best chunk (the knowledge base returns best first)
-    ranked.sort(key=lambda p: -p.score)  # stable: equal scores keep the reply's order
+        page.lexical = max(page.lexical, match)
+        if match > best_match:
+            best_match, result.lexical_top_page = match, page_id
+    ranked = sorted(pages.values(), key=lambda p: -p.score)  # stable: equal scores keep the reply's order
     result.pages = ranked[:k]
     result.known_terms = len(found)
-    result.lexical_match = max(best_share, 0.0)
+    result.lexical_match = max(best_match, 0.0)
     result.dense_top_page = ranked[0].page_id if ranked else None
-    if not ranked:
-        result.lexical_top_page = None
     return result
 
 

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from assistant.confidence import LEXICAL_THRESHOLD, gate_for
 from assistant.exceptions import KnowledgeBaseError
-from assistant.kb_retriever import failure, page_of, parse_retrieve, retrieve_request
+from assistant.kb_retriever import failure, lexical_match, page_of, parse_retrieve, retrieve_request
 from assistant.sources import GAP, build_sources
 from core.errors import ConfigError
 from helpdesk.settings import Settings
@@ -83,8 +83,18 @@ def test_chunks_of_one_page_become_one_page_hit_in_the_order_of_the_best_chunk()
         "The vpn portal is vpn.acme.example.",
     ]
     assert result.dense_top_page == "1" and result.lexical_top_page == "1"
-    assert result.query_terms == 2 and result.known_terms == 2 and result.lexical_match == 1.0
+    assert result.query_terms == 2 and result.known_terms == 2
+    assert result.lexical_match == vpn.lexical == vpn.chunks[0].lexical > vpn.chunks[1].lexical > 0
     assert parse_retrieve(reply, "my vpn drops", 1).pages == [vpn]
+
+
+def test_the_lexical_match_is_bm25_without_idf_over_its_ceiling() -> None:
+    terms = frozenset({"vpn", "drop"})
+    assert lexical_match(terms, ["vpn", "drop"], avg_len=2) == pytest.approx(2 * 1.0 / (2.2 * 2))  # tf 1, average length
+    assert lexical_match(terms, ["vpn", "other"], avg_len=2) == pytest.approx(0.5 / 2.2)
+    assert lexical_match(terms, ["vpn", "drop"] * 50, avg_len=100) > lexical_match(terms, ["vpn", "drop"], avg_len=2)
+    assert lexical_match(terms, ["printer"], avg_len=1) == 0.0 == lexical_match(frozenset(), ["vpn"], avg_len=1)
+    assert lexical_match(terms, ["vpn", "drop"] * 10_000, avg_len=1) <= 1.0
 
 
 def test_sources_from_the_knowledge_base_mark_the_gap_between_chunks_of_unknown_position() -> None:
