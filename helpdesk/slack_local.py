@@ -4,6 +4,8 @@ app pointed at it through a tunnel) or over Socket Mode (`helpdesk slack --socke
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
 import signal
 import sys
 import threading
@@ -31,10 +33,30 @@ def http_event(method: str, path: str, headers: Mapping[str, str], body: bytes) 
     }
 
 
-def make_server(runtime: SlackRuntime, host: str, port: int) -> ThreadingHTTPServer:
+SOCKET_TIMEOUT = 15.0  # seconds a client may stay silent mid-request before its connection is closed
+MAX_CONNECTIONS = 64  # connections served at once; more are answered 503 and closed
+
+
+def make_server(
+    runtime: SlackRuntime,
+    host: str,
+    port: int,
+    *,
+    timeout: float = SOCKET_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
+) -> ThreadingHTTPServer:
+    """A threaded HTTP/1.1 server for the gateway. A silent client is dropped after `timeout` seconds; a body
+    must come with a Content-Length (chunked or conflicting framing is refused, 411/400, and the connection closed);
+    a client that hangs up mid-response is not an error."""
+    slots = threading.BoundedSemaphore(max_connections)
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
+
+        def setup(self) -> None:
+            self.timeout = timeout  # StreamRequestHandler applies it to the socket
+            super().setup()
 
         def _send(self, status: int, headers: Mapping[str, str], body: str) -> None:
             data = body.encode("utf-8")
@@ -43,21 +65,36 @@ def make_server(runtime: SlackRuntime, host: str, port: int) -> ThreadingHTTPSer
                 if k.lower() not in ("content-length", "connection"):
                     self.send_header(k, v)
             self.send_header("Content-Length", str(len(data)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(data)
 
+        def _refuse(self, status: int, reason: str) -> None:
+            self.close_connection = True  # the rest of the stream cannot be framed: never read it as a request
+            self._send(status, {"content-type": "application/json"}, json.dumps({"error": reason}))
+
         def _dispatch(self, method: str) -> None:
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if length < 0 or length > MAX_BODY_BYTES:  # refuse before reading it
-                self.close_connection = True
-                self._send(413 if length > 0 else 400, {"content-type": "application/json"}, '{"error":"bad length"}')
-                return
+            if self.headers.get("Transfer-Encoding"):
+                if self.headers.get("Content-Length"):
+                    return self._refuse(400, "both Transfer-Encoding and Content-Length")
+                return self._refuse(411, "a Content-Length is required; chunked bodies are not accepted")
+            raw = self.headers.get_all("Content-Length") or []
+            if len(set(raw)) > 1:
+                return self._refuse(400, "conflicting Content-Length headers")
+            text = raw[0].strip() if raw else "0"
+            if not text.isdigit():
+                return self._refuse(400, "bad Content-Length")
+            length = int(text) if len(text) < 12 else MAX_BODY_BYTES + 1
+            if length > MAX_BODY_BYTES:  # refuse before reading it
+                return self._refuse(413, f"body over {MAX_BODY_BYTES} bytes")
             body = self.rfile.read(length) if length else b""
+            if len(body) < length:  # the client hung up mid-body
+                self.close_connection = True
+                return None
             result = runtime.handle(http_event(method, self.path, dict(self.headers.items()), body))
             self._send(int(result["statusCode"]), result.get("headers") or {}, str(result.get("body") or ""))
+            return None
 
         def do_POST(self) -> None:
             self._dispatch("POST")
@@ -71,6 +108,28 @@ def make_server(runtime: SlackRuntime, host: str, port: int) -> ThreadingHTTPSer
     class Server(ThreadingHTTPServer):
         daemon_threads = True
         request_queue_size = 128
+
+        def process_request(self, request: Any, client_address: Any) -> None:
+            if not slots.acquire(blocking=False):
+                with contextlib.suppress(OSError):
+                    request.sendall(
+                        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
+                self.shutdown_request(request)
+                return
+            super().process_request(request, client_address)
+
+        def process_request_thread(self, request: Any, client_address: Any) -> None:
+            try:
+                super().process_request_thread(request, client_address)
+            finally:
+                slots.release()
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            exc = sys.exc_info()[1]
+            if isinstance(exc, ConnectionError | TimeoutError):  # the client went away or went silent
+                return
+            print(f"helpdesk serve: error handling a request: {type(exc).__name__}: {exc}", file=sys.stderr)
 
     try:
         return Server((host, port), Handler)
