@@ -124,6 +124,8 @@ class HelpdeskConfig:
     guardrail_id: str = ""
     guardrail_version: str = ""
     rerank_model_arn: str = ""  # optional: HELPDESK_RERANK_MODEL_ARN, with Rerank and InvokeModel on this model only
+    # optional: answer from this Bedrock Knowledge Base (HELPDESK_RETRIEVER=bedrock-kb), with Retrieve on it only
+    knowledge_base_id: str = ""
     # --- Confluence ------------------------------------------------------------------------------------------
     confluence_url: str = ""
     confluence_spaces: tuple[str, ...] = ()
@@ -229,6 +231,8 @@ class HelpdeskConfig:
         _match("rerank_model_arn", self.rerank_model_arn, _RERANK_MODEL_ARN,
                "a Bedrock foundation-model ARN like arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0",
                empty_ok=True)  # fmt: skip
+        _match("knowledge_base_id", self.knowledge_base_id, r"[0-9A-Za-z]{10}",
+               "a Bedrock Knowledge Base id (10 letters or digits)", empty_ok=True)  # fmt: skip
         for region in self.bedrock_profile_regions:
             _match("bedrock_profile_regions", region, r"[a-z]{2}(-[a-z]+)+-\d", "a list of region names")
         if bool(self.guardrail_id) != bool(self.guardrail_version):

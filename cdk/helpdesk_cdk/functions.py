@@ -6,7 +6,8 @@ to its own log group, and then only what its job needs, granted here line by lin
 | function | S3 index   | Bedrock                        | DynamoDB                | SES  | secrets    | Lambda        |
 |----------|------------|--------------------------------|-------------------------|------|------------|---------------|
 | slack    |            |                                |                         |      | slack      | invoke worker |
-| worker   | read       | embed + chat (+guard., rerank) | tickets, dedupe (below) | send | slack      |               |
+| worker   | read       | embed + chat (+guard., rerank, | tickets, dedupe (below) | send | slack      |               |
+|          |            | knowledge-base Retrieve)       |                         |      |            |               |
 | ingest   | read/write | embed                          |                         |      | confluence |               |
 | sweep    |            |                                | tickets (no PutItem)    | send |            |               |
 
@@ -195,6 +196,8 @@ class Functions(Construct):
                 HELPDESK_GUARDRAIL_ID=config.guardrail_id,
                 HELPDESK_GUARDRAIL_VERSION=config.guardrail_version,
                 HELPDESK_RERANK_MODEL_ARN=config.rerank_model_arn,
+                HELPDESK_KNOWLEDGE_BASE_ID=config.knowledge_base_id,
+                HELPDESK_RETRIEVER="bedrock-kb" if config.knowledge_base_id else "",
                 HELPDESK_IT_GROUP=",".join(config.it_group),
                 HELPDESK_CHANNEL_ALLOWLIST=",".join(config.channel_allowlist),
                 HELPDESK_MENTION_ONLY_CHANNELS=",".join(config.mention_only_channels),
@@ -333,6 +336,12 @@ class Functions(Construct):
                     arn_format=ArnFormat.SLASH_RESOURCE_NAME,
                 )  # fmt: skip
                 fn.allow("ApplyGuardrail", ["bedrock:ApplyGuardrail"], [guardrail])
+            if cfg.knowledge_base_id:  # answers retrieve from the knowledge base, this one only
+                knowledge_base = Stack.of(self).format_arn(
+                    service="bedrock", resource="knowledge-base", resource_name=cfg.knowledge_base_id,
+                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                )  # fmt: skip
+                fn.allow("RetrieveFromKnowledgeBase", ["bedrock:Retrieve"], [knowledge_base])
             if cfg.rerank_model_arn:
                 # bedrock:Rerank has no resource type (IAM accepts only "*" for it); what it can reach is decided by
                 # InvokeModel, which is allowed on the configured rerank model only.

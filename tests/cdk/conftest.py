@@ -19,7 +19,7 @@ import helpdesk_cdk  # noqa: E402, F401  (points jsii at the Node.js of the node
 
 # Settings of the variant stack: adopt the existing table, secrets by ARN, one Slack function (no worker), SES domain
 # identity, a guardrail, a rerank model, an EU inference profile, x86_64 on Python 3.12, no full sweep, the API
-# Gateway role managed elsewhere, knowledge-base drafts in ITKB.
+# Gateway role managed elsewhere, knowledge-base drafts in ITKB, answers retrieved from a Bedrock Knowledge Base.
 VARIANT = {
     "stack_name": "ItHelpdeskVariant",
     "prefix": "helpdesk-v",
@@ -34,6 +34,7 @@ VARIANT = {
     "confluence_secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:helpdesk/confluence",
     "slack_worker_handler": "",
     "rerank_model_arn": "arn:aws:bedrock:eu-central-1::foundation-model/amazon.rerank-v1:0",
+    "knowledge_base_id": "KBVARIANT1",
     "create_ses_identity": "true",
     "sender_email": "helpdesk@acme.example",
     "ses_identity": "acme.example",

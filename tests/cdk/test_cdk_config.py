@@ -73,6 +73,11 @@ def test_schedules_can_be_switched_off():
             {"rerank_model_arn": "arn:aws:bedrock:us-west-2:123456789012:inference-profile/x.y"},
             "is not a Bedrock foundation-model ARN",
         ),
+        (
+            {"knowledge_base_id": "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB12345678"},
+            "knowledge_base_id='arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB12345678' is not a Bedrock "
+            "Knowledge Base id",
+        ),
     ],
 )
 def test_bad_settings_fail_with_a_message_naming_the_setting(context, message):

@@ -136,7 +136,13 @@ EXPECTED_ACTIONS = {
         "it-helpdesk-digest": DIGEST,
     },
     V: {  # one Slack function that acks and answers (lazy self-invocation), with a guardrail and a rerank model
-        "helpdesk-v-slack": {*ANSWERER, "lambda:InvokeFunction", "bedrock:ApplyGuardrail", "bedrock:Rerank"},
+        "helpdesk-v-slack": {
+            *ANSWERER,
+            "lambda:InvokeFunction",
+            "bedrock:ApplyGuardrail",
+            "bedrock:Rerank",
+            "bedrock:Retrieve",
+        },
         "helpdesk-v-ingest": INGEST,
         "helpdesk-v-sweep": SWEEP,
         "helpdesk-v-digest": {*DIGEST, *READ_SECRET},  # digest_channel set: it posts with the bot token
@@ -251,6 +257,24 @@ def test_rerank_model_is_the_only_model_rerank_may_invoke(synth):
     for name in ("it-helpdesk-slack", "it-helpdesk-worker"):
         assert not [s for s in statements_of(t, name) if "bedrock:Rerank" in s.actions]
         assert "HELPDESK_RERANK_MODEL_ARN" not in function(t, name)[1]["Properties"]["Environment"]["Variables"]
+
+
+def test_knowledge_base_retrieve_is_granted_only_when_set_and_only_on_that_knowledge_base(synth):
+    t = synth.template(D)  # no knowledge base: neither the grant nor the variables, anywhere
+    for name in EXPECTED_ACTIONS[D]:
+        assert not [s for s in statements_of(t, name) if "bedrock:Retrieve" in s.actions], name
+        env = function(t, name)[1]["Properties"]["Environment"]["Variables"]
+        assert {"HELPDESK_RETRIEVER", "HELPDESK_KNOWLEDGE_BASE_ID"}.isdisjoint(env), name
+    v = synth.template(V)
+    retrieve = [s for name in EXPECTED_ACTIONS[V] for s in statements_of(v, name) if "bedrock:Retrieve" in s.actions]
+    assert [(s.actions, s.resources, s.condition) for s in retrieve] == [
+        (("bedrock:Retrieve",), (f"arn:{P}:bedrock:{R}:{A}:knowledge-base/KBVARIANT1",), "")
+    ]
+    assert retrieve[0] in statements_of(v, "helpdesk-v-slack")  # the function that answers, no other
+    env = function(v, "helpdesk-v-slack")[1]["Properties"]["Environment"]["Variables"]
+    assert (env["HELPDESK_RETRIEVER"], env["HELPDESK_KNOWLEDGE_BASE_ID"]) == ("bedrock-kb", "KBVARIANT1")
+    for name in ("helpdesk-v-ingest", "helpdesk-v-sweep", "helpdesk-v-digest"):
+        assert "HELPDESK_RETRIEVER" not in function(v, name)[1]["Properties"]["Environment"]["Variables"], name
 
 
 # --- environment -----------------------------------------------------------------------------------------------------
