@@ -61,6 +61,10 @@ def run_command(bot: HelpdeskBot, body: Mapping[str, Any], client: Any, respond:
             job.outcome = "no text"
             _respond(respond, messages.SLACK_TICKET_NEEDS_TEXT)
             return
+        if (reason := bot.refusal(api, body, {"user": user})) is not None:  # who may ask may open tickets
+            job.outcome = f"refused: {reason}"
+            _respond(respond, *bk.refusal_message(reason))
+            return
         who = bot.requester(api, user, channel)  # where the command was typed: in the IT email
         opened = bot.open_ticket(TicketRequest(command.arg, "user_requested", who), key=key)
         if opened is None:
@@ -165,6 +169,12 @@ def on_open_ticket(bot: HelpdeskBot, body: Mapping[str, Any], client: Any) -> Jo
 
     def work(job: Job) -> None:
         api = bot.api(client)
+        clicker = body.get("user") or {}
+        home = {"team_id": (body.get("team") or {}).get("id", "")}
+        if (refusal := bot.refusal(api, home, {"user": user, "user_team": clicker.get("team_id", "")})) is not None:
+            job.outcome = f"refused: {refusal}"
+            api.ephemeral(channel, user, *bk.refusal_message(refusal), thread_ts=thread)
+            return
         record = bot.feedback.get_answer(ref)
         if not record:
             job.outcome = "answer gone"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fakes.slack_api import iter_texts
-from fakes.slack_requests import command_event, event_body, json_event
+from fakes.slack_requests import action_body, action_event, command_event, event_body, json_event
 
 from assistant.slack import blocks as bk
 from assistant.slack.directory import installing_team, is_external
@@ -117,3 +117,33 @@ def test_a_guest_asking_with_the_slash_command_is_refused_too(people, slack):
     [refusal] = slack.fake.calls("chat.postEphemeral")
     assert refusal.params["user"] == GUEST and bk.REFUSAL_GUEST in _shown(slack, "chat.postEphemeral")[0]
     assert slack.fake.calls("chat.postMessage") == []
+
+
+def test_a_guest_cannot_open_a_ticket_with_the_slash_command(people, slack):
+    slack.deliver(command_event("ticket give me the VPN config", user=GUEST, response_url=slack.fake.response_url()))
+
+    assert slack.tickets.list() == [] and not list(slack.outbox.glob("*.eml"))
+    [reply] = [c.params for c in slack.fake.calls("response_url")]
+    assert bk.REFUSAL_GUEST in reply["text"] or bk.REFUSAL_GUEST in " ".join(iter_texts(reply.get("blocks") or []))
+
+
+def test_a_stranger_cannot_open_a_ticket_from_an_answer(people, slack):
+    slack.deliver(json_event(event_body("app_mention.json")))
+    [answer] = slack.answers("C0HELP001")
+    ref = next(b for b in answer["blocks"] if b["type"] == "actions")["elements"][0]["value"]
+
+    slack.deliver(action_event(action_body("helpdesk_open_ticket", ref, user=VENDOR, message=answer)))
+
+    assert slack.tickets.list() == [] and not list(slack.outbox.glob("*.eml"))
+    [refusal] = slack.fake.calls("chat.postEphemeral")
+    assert refusal.params["user"] == VENDOR and bk.REFUSAL_EXTERNAL in _shown(slack, "chat.postEphemeral")[0]
+
+
+def test_a_member_still_opens_a_ticket_from_an_answer(people, slack):
+    slack.deliver(json_event(event_body("app_mention.json")))
+    [answer] = slack.answers("C0HELP001")
+    ref = next(b for b in answer["blocks"] if b["type"] == "actions")["elements"][0]["value"]
+
+    slack.deliver(action_event(action_body("helpdesk_open_ticket", ref, message=answer)))
+
+    assert len(slack.tickets.list()) == 1
