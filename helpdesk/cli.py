@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from assistant.model import Decision
 from assistant.tickets.status import STATUSES
 from core.errors import HelpdeskError
+from helpdesk.evaluation import eval_metrics
 from helpdesk.settings import Settings
 
 T = TypeVar("T")
@@ -148,75 +149,18 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _read_questions(path: str) -> list[dict[str, Any]]:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            raw = fh.readlines()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    rows = []
-    for n, line in enumerate(raw, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict) or not isinstance(row.get("question"), str) or "id" not in row:
-            raise UsageError(f'{path}:{n}: each line needs "id" and "question"')
-        gold = row.get("gold_page_ids")
-        if gold is not None and not (isinstance(gold, list) and all(isinstance(g, str) for g in gold)):
-            raise UsageError(f'{path}:{n}: "gold_page_ids" must be a list of page id strings')
-        rows.append(row)
-    if not rows:
-        raise UsageError(f"{path} has no questions")
-    return rows
-
-
-def eval_metrics(rows: Sequence[dict[str, Any]], results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """recall@1, recall@5, MRR@10 over lines with gold pages; ticket rates on covered and uncovered lines."""
-    covered = [(r, o) for r, o in zip(rows, results, strict=True) if r.get("gold_page_ids")]
-    uncovered = [(r, o) for r, o in zip(rows, results, strict=True) if r.get("gold_page_ids") == []]
-
-    def recall(k: int) -> float:
-        return sum(
-            len(set(r["gold_page_ids"]) & set(o["page_ids"][:k])) / len(set(r["gold_page_ids"])) for r, o in covered
-        ) / len(covered)
-
-    def mrr() -> float:
-        total = 0.0
-        for r, o in covered:
-            ranks = [i for i, p in enumerate(o["page_ids"][:10], 1) if p in set(r["gold_page_ids"])]
-            total += 1.0 / ranks[0] if ranks else 0.0
-        return total / len(covered)
-
-    out: dict[str, Any] = {"questions": len(rows), "covered": len(covered), "uncovered": len(uncovered)}
-    if covered:
-        out.update(
-            recall_at_1=round(recall(1), 4),
-            recall_at_5=round(recall(5), 4),
-            mrr_at_10=round(mrr(), 4),
-            covered_ticket_rate=round(sum(o["decision"] == Decision.TICKET for _, o in covered) / len(covered), 4),
-        )
-    if uncovered:
-        rate = sum(o["decision"] == Decision.TICKET for _, o in uncovered) / len(uncovered)
-        out["uncovered_ticket_rate"] = round(rate, 4)
-    if covered and uncovered:
-        from assistant.confidence import auroc
-
-        scores = [o["confidence"] for _, o in covered] + [o["confidence"] for _, o in uncovered]
-        labels = [True] * len(covered) + [False] * len(uncovered)
-        out["auroc"] = round(auroc(scores, labels), 4)
-    return out
-
-
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.exceptions import InvalidQuestion
-    from helpdesk.factory import build_assistant
+    from helpdesk.evaluation import check_gold_pages, format_misses, read_questions, worst_misses
+    from helpdesk.factory import build_assistant, build_index_store
 
-    rows = _read_questions(args.questions)
+    questions = read_questions(args.questions)
+    rows = questions.rows
+    titles: dict[str, str] = {}
+    if settings.answering.retriever != "bedrock-kb":  # a local or S3 index: every expected page must be in it
+        pages = build_index_store(settings, args.index).load().pages
+        check_gold_pages(questions, pages)
+        titles = {page_id: page.title for page_id, page in pages.items()}
     try:  # fail before the work, not after it
         out = open(args.out, "w", encoding="utf-8")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
@@ -225,7 +169,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     results = []
     with out:
         for row in rows:
-            started = time.perf_counter()
+            started = time.perf_counter()  # the whole question: retrieval, gate and answer
             try:
                 r = assistant.ask(row["question"], open_ticket=False)
                 res = {"id": row["id"], "page_ids": r.page_ids, "confidence": r.confidence, "decision": r.decision}
@@ -240,13 +184,18 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             res["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
             results.append(res)
             out.write(json.dumps(res, ensure_ascii=False) + "\n")
-    if any("gold_page_ids" in r for r in rows):
-        metrics = eval_metrics(rows, results)
-        if args.json:
-            _print_json(metrics)
-        else:
-            for key, value in metrics.items():
-                print(f"{key}: {value}")
+    scored = any("gold_page_ids" in r for r in rows)
+    metrics = eval_metrics(rows, results) if scored else {}
+    misses = worst_misses(rows, results, args.misses) if args.misses else []
+    if args.json:
+        if scored or args.misses:
+            _print_json({**metrics, **({"misses": misses} if args.misses else {})})
+    else:
+        for key, value in metrics.items():
+            print(f"{key}: {value}")
+        if args.misses:
+            for line in format_misses(misses, titles):
+                print(line)
     print(f"wrote {len(results)} results to {args.out}", file=sys.stderr)
     return 0
 
@@ -422,6 +371,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--index", help="index LOCATION")
     ev.add_argument("--out", required=True, help="results JSONL")
     ev.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    ev.add_argument(
+        "--misses",
+        type=_positive,
+        metavar="N",
+        help="also print the N worst misses (expected page ranked worst or not at all, wrong decisions) with their "
+        'top pages; with --json they are the "misses" field',
+    )
     ev.set_defaults(func=cmd_eval)
 
     tk = _command(sub, "tickets", "list, show, start, resolve, close and reopen tickets; create the DynamoDB table")
