@@ -114,3 +114,28 @@ def test_each_package_imports_only_the_layers_below_it(package: str) -> None:
 
 def test_handler_is_wiring_over_the_app() -> None:
     assert imports_of(ROOT / "handler.py") <= {"helpdesk"}
+
+
+LANGCHAIN = ("langchain", "langchain_core", "langchain_community", "langchain_aws")
+
+
+def test_langchain_is_imported_only_by_the_integration_and_nothing_of_ours_imports_that() -> None:
+    """`helpdesk/integrations` is app code like the rest of `helpdesk/` (same layer rules), for users of the
+    optional `langchain` extra: no Lambda module may reach it or LangChain."""
+    wrong = []
+    for path in sorted([ROOT / "handler.py", *(p for package in ALLOWED for p in (ROOT / package).rglob("*.py"))]):
+        names = imported_names(path)
+        in_integrations = path.is_relative_to(ROOT / "helpdesk" / "integrations")
+        if not in_integrations and any(n.split(".")[0] in LANGCHAIN for n in names):
+            wrong.append(f"{path.relative_to(ROOT)} imports LangChain")
+        if not in_integrations and any(n == "helpdesk.integrations" or n.startswith("helpdesk.integrations.")
+                                       for n in names):  # fmt: skip
+            wrong.append(f"{path.relative_to(ROOT)} imports helpdesk.integrations")
+    assert not wrong, wrong
+    assert "helpdesk.integrations.langchain" in module_graph()  # the scan does see the integration
+
+
+def test_the_langchain_scan_flags_an_import_outside_the_integration(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from langchain_core.documents import Document\n")
+    assert "langchain_core.documents" in imported_names(module)

@@ -1,0 +1,1 @@
+"""Integrations of the published index with other frameworks (optional extras; never imported by a Lambda)."""
