@@ -5,7 +5,8 @@
 2. `uv pip install --target` installs them as wheels for the Lambda platform: `--python-platform
    <arch>-manylinux_2_34` (Amazon Linux 2023, glibc 2.34, which the python3.12+ runtimes use),
    `--python-version <runtime>`, `--only-binary :all:`, `--no-deps` (the export is already the full, locked set).
-3. The project's packages are copied in, without the local embedding model (Lambda embeds with Titan).
+3. The project's packages are copied in, without the local embedding model (Lambda embeds with Titan) and the
+   LangChain integration.
 4. What the code never loads is removed (see TRIM_RULES), and the result is measured.
 5. Optionally, bytecode is compiled with an interpreter of the runtime's version (`--invalidation-mode
    unchecked-hash`): the Lambda file system is read-only, so without it every cold start compiles every module.
@@ -31,7 +32,8 @@ PACKAGE_VERSION = "1"  # bump when the build steps change, so cached assets are 
 
 # What goes into the package from the repository (pyproject's py-modules and packages.find include).
 PROJECT_MODULES = ("handler.py", "helpdesk", "ingest", "index_store", "assistant", "core")
-PROJECT_EXCLUDES = ("__pycache__", "*.pyc", "ingest/embedders/models")
+# The LangChain integration needs the `langchain` extra, which the bundle leaves out: no Lambda imports it.
+PROJECT_EXCLUDES = ("__pycache__", "*.pyc", "ingest/embedders/models", "helpdesk/integrations")
 
 # botocore ships the models of ~450 services (28 MB); the code creates clients for these only. The list is generous
 # (the services the handlers, Bolt, Powertools and the credential chain may touch); add one here if a new client

@@ -41,6 +41,8 @@ def test_project_files_are_the_packages_of_pyproject_without_the_local_model_or_
     files = [f.as_posix() for f in lp.project_files()]
     assert "handler.py" in files and "helpdesk/settings.py" in files and "ingest/embedders/local.py" in files
     assert not [f for f in files if f.startswith("ingest/embedders/models/") or "__pycache__" in f]
+    assert not [f for f in files if f.startswith("helpdesk/integrations/")]  # needs the `langchain` extra
+    assert (ROOT / "helpdesk" / "integrations" / "langchain.py").exists()
 
 
 def _tree(root: Path, files: dict[str, bytes]) -> None:
