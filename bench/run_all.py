@@ -29,6 +29,7 @@ BENCHES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("index_types", ("--chunks", "20000")),
     ("index_s3", ("--chunks", "20000")),
     ("index_recall", ()),
+    ("question_sets", ()),
     ("embedder_client", ("--runs", "2")),
     ("slack_ack", ("--events", "200")),
     ("slack_import", ("--runs", "3")),
