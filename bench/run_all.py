@@ -29,6 +29,7 @@ BENCHES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("index_types", ("--chunks", "20000")),
     ("index_s3", ("--chunks", "20000")),
     ("index_recall", ()),
+    ("kb_gate", ()),
     ("question_sets", ()),
     ("embedder_client", ("--runs", "2")),
     ("slack_ack", ("--events", "200")),
