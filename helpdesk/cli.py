@@ -173,6 +173,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 r = assistant.ask(row["question"], open_ticket=False)
                 res = {"id": row["id"], "page_ids": r.page_ids, "confidence": r.confidence, "decision": r.decision}
+                if r.decision == Decision.ANSWER:
+                    res["cited_page_ids"] = [s.page_id for s in r.sources]
             except InvalidQuestion as exc:
                 res = {
                     "id": row["id"],

@@ -110,7 +110,8 @@ def gold_rank(row: Mapping[str, Any], result: Mapping[str, Any]) -> int | None:
 
 def eval_metrics(rows: Sequence[dict[str, Any]], results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """recall@1, recall@5, MRR@10 over lines with gold pages; ticket rates on covered and uncovered lines; AUROC;
-    latency p50/p95 when the results carry `latency_ms`."""
+    `cited_correct` (of the covered lines answered, the share whose first cited page is expected) when the results
+    carry `cited_page_ids`; latency p50/p95 when they carry `latency_ms`."""
     covered = [(r, o) for r, o in zip(rows, results, strict=True) if r.get("gold_page_ids")]
     uncovered = [(r, o) for r, o in zip(rows, results, strict=True) if r.get("gold_page_ids") == []]
 
@@ -134,6 +135,10 @@ def eval_metrics(rows: Sequence[dict[str, Any]], results: Sequence[dict[str, Any
             mrr_at_10=round(mrr(), 4),
             covered_ticket_rate=round(sum(o["decision"] == DECISION_TICKET for _, o in covered) / len(covered), 4),
         )
+        answered = [(r, o) for r, o in covered if o["decision"] != DECISION_TICKET and "cited_page_ids" in o]
+        if answered:  # the page an answer quotes first is one the question expects
+            right = sum(bool(o["cited_page_ids"]) and o["cited_page_ids"][0] in r["gold_page_ids"] for r, o in answered)
+            out["cited_correct"] = round(right / len(answered), 4)
     if uncovered:
         rate = sum(o["decision"] == DECISION_TICKET for _, o in uncovered) / len(uncovered)
         out["uncovered_ticket_rate"] = round(rate, 4)

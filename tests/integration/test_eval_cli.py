@@ -126,3 +126,19 @@ def test_an_unreadable_question_file_is_exit_2_naming_it(sample_index: Path, tmp
     for path in (tmp_path, tmp_path / "missing.jsonl"):
         out = run("eval", str(path), "--index", str(sample_index), "--out", str(tmp_path / "r.jsonl"), check_rc=2)
         assert f"cannot read {path}" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_answered_lines_carry_their_cited_pages_and_the_summary_scores_them(
+    sample_index: Path, qs: Path, tmp_path: Path
+) -> None:
+    out_file = tmp_path / "r.jsonl"
+    out = run("eval", str(qs), "--index", str(sample_index), "--out", str(out_file), "--json")
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    lines = [json.loads(line) for line in out_file.read_text().splitlines()]
+    answered = [r for r in lines if r["decision"] == "answer"]
+    assert answered and all(r["cited_page_ids"] and set(r["cited_page_ids"]) <= set(r["page_ids"]) for r in answered)
+    assert all("cited_page_ids" not in r for r in lines if r["decision"] == "ticket")
+    gold = {q["id"]: q.get("gold_page_ids") for q in QUESTIONS}
+    scored = [r for r in answered if gold[r["id"]]]
+    right = sum(r["cited_page_ids"][0] in gold[r["id"]] for r in scored)
+    assert summary["cited_correct"] == round(right / len(scored), 4)

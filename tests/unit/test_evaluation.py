@@ -128,3 +128,11 @@ def test_format_misses_shows_titles_and_marks_the_expected_page() -> None:
     assert lines[0] == "worst misses (3):"
     assert "low: expected page ranked 3" in text and "3. B Printers *" in text and "2. X Wi-Fi" in text
     assert "unc-bad: uncovered question answered" in text and "expected none (uncovered)" in text
+
+
+def test_cited_correct_is_the_share_of_answered_covered_questions_whose_first_cited_page_is_expected() -> None:
+    cited = {0: ["A", "B"], 1: ["X", "B"], 2: ["C"], 4: ["B"], 6: ["A"]}  # answered lines only, as eval writes them
+    results = [{**r, "cited_page_ids": cited[i]} if i in cited else r for i, r in enumerate(RESULTS)]
+    m = eval_metrics(ROWS, results)
+    assert m["cited_correct"] == round(2 / 3, 4)  # hit cites A (right), low cites X (wrong), lost cites C (right)
+    assert "cited_correct" not in eval_metrics(ROWS, RESULTS)  # results written before the field have no figure
