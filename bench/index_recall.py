@@ -1,4 +1,4 @@
-"""The project's own eval (the sample IT space and its 103 questions) on a flat float32 index and on SQ8.
+"""The project's own eval (the sample IT space and its question set) on a flat float32 index and on SQ8.
 
     .venv/bin/python -m bench.index_recall
 
