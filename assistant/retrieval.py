@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -108,7 +108,9 @@ class HybridRetriever:
         self.fusion = fusion  # "chunk": the foundation's chunk-level RRF, kept for the tuning benchmark
         single_threaded_search()
 
-    def retrieve(self, query: str, k: int = 10) -> RetrievalResult:
+    def retrieve(self, query: str, k: int = 10, *, exclude: Collection[str] = ()) -> RetrievalResult:
+        """The k best pages; `exclude` leaves those page ids out, as if they were not in the index (the gate's
+        self-calibration asks what a question looks like when its page is missing)."""
         chunks = self.bundle.chunks
         n = len(chunks)
         lexical = self.bundle.lexical
@@ -116,18 +118,21 @@ class HybridRetriever:
         result = RetrievalResult(query=query, pages=[], query_terms=total, known_terms=known)
         if n == 0:
             return result
-        depth = min(n, max(self.candidates, 4 * k))
+        left_out = {i for i, c in enumerate(chunks) if c.page_id in exclude} if exclude else set()
+        depth = min(n, max(self.candidates, 4 * k) + len(left_out))
         qvec = np.asarray(self.embedder.embed_query(query), dtype=np.float32).reshape(1, -1)
         while True:  # deepen until the dense list alone covers k distinct pages (or the whole index)
             dense_scores, dense_ids = self.bundle.index.search(qvec, depth)
-            distinct = {chunks[int(i)].page_id for i in dense_ids[0] if i >= 0}
+            distinct = {chunks[int(i)].page_id for i in dense_ids[0] if i >= 0 and int(i) not in left_out}
             if len(distinct) >= k or depth >= n:
                 break
             depth = min(n, depth * 4)
-        dense_rank = [int(i) for i in dense_ids[0] if i >= 0]
+        dense_rank = [int(i) for i in dense_ids[0] if i >= 0 and int(i) not in left_out]
         dense_by_id = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0], strict=True) if i >= 0}
 
         bm25 = lexical.scores(query)
+        if left_out:
+            bm25[list(left_out)] = 0.0
         nz = int(np.count_nonzero(bm25))
         lex_rank: list[int] = []
         if nz:

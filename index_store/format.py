@@ -7,7 +7,8 @@ A version is a set of files plus `manifest.json`:
 - `lexical.npz` + `vocab.json`: BM25 postings as plain arrays (`np.load(allow_pickle=False)`);
 - `embeddings.npy`: the float32 vectors, aligned with the chunks: the embedding cache that lets a re-ingest
   reuse unchanged chunks (readers that only answer do not load it);
-- `manifest.json`: format version, embedder id and dimension, counts, and the sha256 and size of every file.
+- `manifest.json`: format version, embedder id and dimension, counts, and the sha256 and size of every file;
+  optionally `calibration`, the confidence gate fitted on this index (checked by its reader, `assistant.confidence`).
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ class IndexBundle:
     created_at: str = ""
     index_type: str = "flat"
     extra: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[str, Any] | None = None  # the confidence gate fitted on this index (assistant/calibration.py)
 
 
 def new_version_id(now: datetime | None = None) -> str:
@@ -199,6 +201,7 @@ def encode_bundle(bundle: IndexBundle) -> dict[str, bytes]:
         "page_count": len(bundle.pages),
         "files": {name: {"sha256": _sha256(data), "bytes": len(data)} for name, data in files.items()},
         **({"extra": bundle.extra} if bundle.extra else {}),
+        **({"calibration": bundle.calibration} if bundle.calibration is not None else {}),
     }
     files[MANIFEST] = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
     return files
@@ -306,4 +309,5 @@ def decode_bundle(manifest: Mapping[str, Any], files: Mapping[str, bytes], where
         created_at=str(manifest.get("created_at", "")),
         index_type=str(manifest.get("index_type", "flat")),
         extra=dict(manifest.get("extra") or {}),
+        calibration=manifest["calibration"] if isinstance(manifest.get("calibration"), dict) else None,
     )
