@@ -90,7 +90,7 @@ def test_chunks_of_one_page_become_one_page_hit_in_the_order_of_the_best_chunk()
 
 def test_the_lexical_match_is_bm25_without_idf_over_its_ceiling() -> None:
     terms = frozenset({"vpn", "drop"})
-    assert lexical_match(terms, ["vpn", "drop"], avg_len=2) == pytest.approx(2 * 1.0 / (2.2 * 2))  # tf 1, average length
+    assert lexical_match(terms, ["vpn", "drop"], avg_len=2) == pytest.approx(2 * 1.0 / (2.2 * 2))  # tf 1, mean length
     assert lexical_match(terms, ["vpn", "other"], avg_len=2) == pytest.approx(0.5 / 2.2)
     assert lexical_match(terms, ["vpn", "drop"] * 50, avg_len=100) > lexical_match(terms, ["vpn", "drop"], avg_len=2)
     assert lexical_match(terms, ["printer"], avg_len=1) == 0.0 == lexical_match(frozenset(), ["vpn"], avg_len=1)
