@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from index_store.base import IndexStore
+from index_store.docstore import ChunkTable
 from index_store.format import Chunk, IndexBundle
 from ingest.embedders.base import Embedder
 
@@ -74,6 +75,27 @@ def pages_in_order(chunk_ids: Sequence[int], chunks: Sequence[Chunk]) -> list[st
     return list(dict.fromkeys(chunks[i].page_id for i in chunk_ids))
 
 
+def _page_ids(chunks: Sequence[Chunk], rows: Sequence[int]) -> list[str]:
+    """The page id of each row; an opened index reads only those rows' ids, not their text."""
+    if isinstance(chunks, ChunkTable):
+        return chunks.page_ids(rows)
+    return [chunks[r].page_id for r in rows]
+
+
+def _chunks_at(chunks: Sequence[Chunk], rows: Sequence[int]) -> dict[int, Chunk]:
+    if isinstance(chunks, ChunkTable):
+        return dict(zip(rows, chunks.many(rows), strict=True))
+    return {r: chunks[r] for r in rows}
+
+
+def _rows_of_pages(chunks: Sequence[Chunk], page_ids: Collection[str]) -> set[int]:
+    if not page_ids:
+        return set()
+    if isinstance(chunks, ChunkTable):
+        return chunks.rows_of_pages(page_ids)
+    return {i for i, c in enumerate(chunks) if c.page_id in page_ids}
+
+
 def single_threaded_search() -> None:
     """One query at a time searches fastest on one OpenMP thread: FAISS's flat search over 100k x 256 takes ~20 ms
     on one thread and ~50 ms with two on the 2-core machines measured (docs/decisions/0006). Process-wide, idempotent.
@@ -118,28 +140,27 @@ class HybridRetriever:
         result = RetrievalResult(query=query, pages=[], query_terms=total, known_terms=known)
         if n == 0:
             return result
-        left_out = {i for i, c in enumerate(chunks) if c.page_id in exclude} if exclude else set()
+        left_out = _rows_of_pages(chunks, exclude)
         depth = min(n, max(self.candidates, 4 * k) + len(left_out))
         qvec = np.asarray(self.embedder.embed_query(query), dtype=np.float32).reshape(1, -1)
         while True:  # deepen until the dense list alone covers k distinct pages (or the whole index)
             dense_scores, dense_ids = self.bundle.index.search(qvec, depth)
-            distinct = {chunks[int(i)].page_id for i in dense_ids[0] if i >= 0 and int(i) not in left_out}
-            if len(distinct) >= k or depth >= n:
+            dense_rank = [int(i) for i in dense_ids[0] if i >= 0 and int(i) not in left_out]
+            page_of = dict(zip(dense_rank, _page_ids(chunks, dense_rank), strict=True))
+            if len(set(page_of.values())) >= k or depth >= n:
                 break
             depth = min(n, depth * 4)
-        dense_rank = [int(i) for i in dense_ids[0] if i >= 0 and int(i) not in left_out]
         dense_by_id = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0], strict=True) if i >= 0}
 
-        bm25 = lexical.scores(query)
-        if left_out:
-            bm25[list(left_out)] = 0.0
-        nz = int(np.count_nonzero(bm25))
-        lex_rank: list[int] = []
-        if nz:
-            top = np.argpartition(-bm25, min(depth, nz) - 1)[: min(depth, nz)]
-            lex_rank = [int(i) for i in top[np.argsort(-bm25[top], kind="stable")]]
+        # BM25 candidates from the lexical index; a chunk outside them counts 0 in `ChunkHit.lexical`.
+        lex_hits = [(r, s) for r, s in lexical.search(query, depth + len(left_out)) if r not in left_out][:depth]
+        lex_rank = [row for row, _ in lex_hits]
+        bm25 = dict(lex_hits)
+        if lex_rank:
             ceiling = lexical.max_score(query)
-            result.lexical_match = min(1.0, float(bm25[lex_rank[0]]) / ceiling) if ceiling > 0 else 0.0
+            result.lexical_match = min(1.0, lex_hits[0][1] / ceiling) if ceiling > 0 else 0.0
+        lex_only = [r for r in lex_rank if r not in page_of]
+        page_of.update(zip(lex_only, _page_ids(chunks, lex_only), strict=True))
 
         missing_dense = [i for i in lex_rank if i not in dense_by_id]
         if missing_dense:
@@ -149,13 +170,17 @@ class HybridRetriever:
 
         chunk_fused = rrf([dense_rank, lex_rank], self.weights, self.rrf_k)
         page_fused = rrf(
-            [pages_in_order(dense_rank, chunks), pages_in_order(lex_rank, chunks)], self.weights, self.rrf_k
+            [list(dict.fromkeys(page_of[i] for i in dense_rank)), list(dict.fromkeys(page_of[i] for i in lex_rank))],
+            self.weights,
+            self.rrf_k,
         )
         best = sum(w / (self.rrf_k + 1) for w in self.weights)
         pages: dict[str, PageHit] = {}
-        for idx in sorted(chunk_fused, key=lambda i: (-chunk_fused[i], i)):
-            chunk = chunks[idx]
-            hit = ChunkHit(chunk=chunk, dense=dense_by_id[idx], lexical=float(bm25[idx]), fused=chunk_fused[idx])
+        fused_rows = sorted(chunk_fused, key=lambda i: (-chunk_fused[i], i))
+        read = _chunks_at(chunks, fused_rows)  # the candidates' rows only
+        for idx in fused_rows:
+            chunk = read[idx]
+            hit = ChunkHit(chunk=chunk, dense=dense_by_id[idx], lexical=bm25.get(idx, 0.0), fused=chunk_fused[idx])
             page = pages.get(chunk.page_id)
             if page is None:
                 page = pages[chunk.page_id] = PageHit(
@@ -183,9 +208,9 @@ class HybridRetriever:
             )
         result.pages = ranked[:k]
         if dense_rank:
-            result.dense_top_page = chunks[dense_rank[0]].page_id
+            result.dense_top_page = page_of[dense_rank[0]]
         if lex_rank:
-            result.lexical_top_page = chunks[lex_rank[0]].page_id
+            result.lexical_top_page = page_of[lex_rank[0]]
         return result
 
 

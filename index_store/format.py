@@ -1,10 +1,10 @@
-"""The on-disk index format (version 1) and its pure encode/decode. No pickle anywhere.
+"""The on-disk index format (version 2) and its encode/decode. No pickle anywhere.
 
 A version is a set of files plus `manifest.json`:
 
 - `faiss.index`: `faiss.serialize_index` bytes (inner product over L2-normalised vectors);
-- `docstore.json`: chunks (text, page, title, breadcrumb, heading, url) and pages (version, content hash);
-- `lexical.npz` + `vocab.json`: BM25 postings as plain arrays (`np.load(allow_pickle=False)`);
+- `docstore.sqlite`: chunks (text, page, title, breadcrumb, heading, url), pages (version, content hash) and the
+  FTS5 lexical index, in one SQLite file that readers open in place (`index_store.docstore`, decision 0013);
 - `embeddings.npy`: the float32 vectors, aligned with the chunks: the embedding cache that lets a re-ingest
   reuse unchanged chunks (readers that only answer do not load it);
 - `manifest.json`: format version, embedder id and dimension, counts, and the sha256 and size of every file;
@@ -16,28 +16,30 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import secrets
+import tempfile
 import zipfile
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index_store.docstore import DEFAULT_WEIGHTS, ChunkTable, Docstore, FtsLexical, PageTable, write_docstore
 from index_store.exceptions import EmbedderMismatch, IndexCorrupt
 from index_store.lexical import LexicalIndex
 
 FORMAT_NAME = "helpdesk-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 FAISS_FILE = "faiss.index"
-DOCSTORE_FILE = "docstore.json"
-LEXICAL_FILE = "lexical.npz"
-VOCAB_FILE = "vocab.json"
+DOCSTORE_FILE = "docstore.sqlite"
 EMBEDDINGS_FILE = "embeddings.npy"
-DATA_FILES = (FAISS_FILE, DOCSTORE_FILE, LEXICAL_FILE, VOCAB_FILE, EMBEDDINGS_FILE)
-READER_FILES = (FAISS_FILE, DOCSTORE_FILE, LEXICAL_FILE, VOCAB_FILE)
+DATA_FILES = (FAISS_FILE, DOCSTORE_FILE, EMBEDDINGS_FILE)
+READER_FILES = (FAISS_FILE, DOCSTORE_FILE)
 
 
 def chunk_header(breadcrumb: Sequence[str], title: str, heading: str) -> str:
@@ -125,14 +127,16 @@ class StoredPage:
 
 @dataclass
 class IndexBundle:
-    """An index in memory. `embeddings` is None when loaded for answering only."""
+    """An index: built in memory by ingest, or opened from a version (`chunks` and `pages` then read their rows
+    from the docstore file on demand, `lexical` is its FTS5 index). `embeddings` is None when loaded for answering
+    only."""
 
     embedder_id: str
     dimension: int
-    chunks: list[Chunk]
-    pages: dict[str, StoredPage]
+    chunks: Sequence[Chunk]
+    pages: Mapping[str, StoredPage]
     index: Any  # faiss.Index
-    lexical: LexicalIndex
+    lexical: LexicalIndex | FtsLexical | None  # None in a bundle ingest builds: the docstore indexes it on write
     embeddings: np.ndarray | None = None
     version: str = ""
     created_at: str = ""
@@ -174,20 +178,11 @@ def encode_bundle(bundle: IndexBundle) -> dict[str, bytes]:
 
     if bundle.embeddings is None:
         raise ValueError("encode_bundle needs the embeddings (the embedding cache is stored with the index)")
-    docstore = {
-        "chunks": [asdict(c) for c in bundle.chunks],
-        "pages": {pid: asdict(p) for pid, p in sorted(bundle.pages.items())},
-    }
-    arrays, terms = bundle.lexical.to_arrays()
-    lex = io.BytesIO()
-    np.savez(lex, **arrays)
     emb = io.BytesIO()
     np.save(emb, np.ascontiguousarray(bundle.embeddings, dtype=np.float32), allow_pickle=False)
     files = {
         FAISS_FILE: faiss.serialize_index(bundle.index).tobytes(),
-        DOCSTORE_FILE: json.dumps(docstore, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
-        LEXICAL_FILE: lex.getvalue(),
-        VOCAB_FILE: json.dumps(terms, ensure_ascii=False).encode("utf-8"),
+        DOCSTORE_FILE: docstore_bytes(bundle.chunks, bundle.pages),
         EMBEDDINGS_FILE: emb.getvalue(),
     }
     manifest = {
@@ -215,6 +210,11 @@ def parse_manifest(data: bytes, where: str) -> dict[str, Any]:
         raise IndexCorrupt(f"index manifest at {where} is not valid JSON") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise IndexCorrupt(f"{where} is not a helpdesk index manifest")
+    if manifest.get("format_version") == 1:
+        raise IndexCorrupt(
+            f"index at {where} has format version 1, written by an older release; this build reads version "
+            f"{FORMAT_VERSION}. Re-run `helpdesk ingest`: it rebuilds the index in the new format."
+        )
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexCorrupt(
             f"index at {where} has format version {manifest.get('format_version')!r}; this build reads "
@@ -264,21 +264,35 @@ def check_embedder(manifest: Mapping[str, Any], embedder_id: str, dimension: int
         )
 
 
-def decode_bundle(manifest: Mapping[str, Any], files: Mapping[str, bytes], where: str) -> IndexBundle:
-    """Build an IndexBundle from verified file contents. `embeddings.npy` is optional (writers need it)."""
+def decode_bundle(
+    manifest: Mapping[str, Any],
+    files: Mapping[str, bytes | Path],
+    where: str,
+    *,
+    lexical_weights: Sequence[float] = DEFAULT_WEIGHTS,
+) -> IndexBundle:
+    """Open an IndexBundle from verified files (the docstore as a path, opened in place; the others as bytes or
+    paths). `embeddings.npy` is optional (writers need it) and memory-mapped when given as a path."""
     import faiss
 
     try:
-        docstore = json.loads(files[DOCSTORE_FILE].decode("utf-8"))
-        chunks = [Chunk(**{**c, "breadcrumb": tuple(c["breadcrumb"])}) for c in docstore["chunks"]]
-        pages = {pid: StoredPage(**{**p, "labels": tuple(p.get("labels", ()))}) for pid, p in docstore["pages"].items()}
-        with np.load(io.BytesIO(files[LEXICAL_FILE]), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        lexical = LexicalIndex.from_arrays(arrays, json.loads(files[VOCAB_FILE].decode("utf-8")))
-        index = faiss.deserialize_index(np.frombuffer(files[FAISS_FILE], dtype=np.uint8))
+        docstore_path = files[DOCSTORE_FILE]
+        if not isinstance(docstore_path, Path):
+            raise TypeError("the docstore is opened from a file, not from bytes")
+        docstore = Docstore(docstore_path, weights=lexical_weights)
+        chunks = ChunkTable(docstore, Chunk)
+        pages = PageTable(docstore, StoredPage)
+        lexical = FtsLexical(docstore)
+        faiss_data = files[FAISS_FILE]
+        raw = faiss_data.read_bytes() if isinstance(faiss_data, Path) else faiss_data
+        index = faiss.deserialize_index(np.frombuffer(raw, dtype=np.uint8))
         embeddings = None
         if EMBEDDINGS_FILE in files:
-            embeddings = np.load(io.BytesIO(files[EMBEDDINGS_FILE]), allow_pickle=False)
+            emb = files[EMBEDDINGS_FILE]
+            if isinstance(emb, Path):
+                embeddings = np.load(emb, mmap_mode="r", allow_pickle=False)
+            else:
+                embeddings = np.load(io.BytesIO(emb), allow_pickle=False)
     except (
         KeyError,
         TypeError,
@@ -293,7 +307,8 @@ def decode_bundle(manifest: Mapping[str, Any], files: Mapping[str, bytes], where
     ) as exc:  # a file that passes its checksum but is not what the format says (written by a faulty build)
         raise IndexCorrupt(f"index at {where} cannot be decoded: {exc.__class__.__name__}: {exc}") from exc
     dimension = int(manifest["embedder"]["dimension"])
-    if index.ntotal != len(chunks) or lexical.n_docs != len(chunks) or index.d != dimension:
+    counts = (manifest.get("chunk_count", len(chunks)), manifest.get("page_count", len(pages)))
+    if index.ntotal != len(chunks) or counts != (len(chunks), len(pages)) or index.d != dimension:
         raise IndexCorrupt(f"index at {where}: vector, lexical and chunk counts disagree")
     if embeddings is not None and embeddings.shape != (len(chunks), dimension):
         raise IndexCorrupt(f"index at {where}: embeddings shape {embeddings.shape} does not match the chunks")
@@ -311,3 +326,74 @@ def decode_bundle(manifest: Mapping[str, Any], files: Mapping[str, bytes], where
         extra=dict(manifest.get("extra") or {}),
         calibration=manifest["calibration"] if isinstance(manifest.get("calibration"), dict) else None,
     )
+
+
+def docstore_bytes(chunks: Iterable[Chunk], pages: Mapping[str, StoredPage]) -> bytes:
+    """The docstore file of these chunks (in FAISS order) and pages, as bytes."""
+    fd, name = tempfile.mkstemp(prefix="helpdesk-docstore-", suffix=".sqlite")
+    os.close(fd)
+    path = Path(name)
+    try:
+        path.unlink()
+        write_docstore(path, chunks, (pages[pid] for pid in sorted(pages)))
+        return path.read_bytes()
+    finally:
+        path.unlink(missing_ok=True)
+
+
+STAMP_PREFIX = ".verified-"
+
+
+def _stamp_path(path: Path) -> Path:
+    return path.with_name(f"{STAMP_PREFIX}{path.name}")
+
+
+def _identity(path: Path) -> dict[str, int]:
+    st = path.stat()
+    return {"bytes": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino, "device": st.st_dev}
+
+
+def write_stamp(path: Path, sha256: str) -> None:
+    """Remember that `path`, as it is now (size, mtime, inode), hashed to `sha256`; best effort (a read-only
+    folder only costs the next reader a full hash)."""
+    try:
+        stamp = json.dumps({**_identity(path), "sha256": sha256}).encode()
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".stamp-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(stamp)
+        os.replace(tmp, _stamp_path(path))
+    except OSError:
+        return
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_path(manifest: Mapping[str, Any], name: str, path: Path, where: str) -> Path:
+    """Check one file in place against the manifest's size and sha256. The full hash is skipped when a stamp
+    written after an earlier full check still matches the file's size, mtime and inode and the manifest's hash;
+    any rewrite of the file (truncation, a new copy) changes those and the file is hashed again."""
+    expected = manifest["files"].get(name)
+    if expected is None:
+        raise IndexCorrupt(f"index at {where}: {name} is not in the manifest")
+    try:
+        identity = _identity(path)
+    except FileNotFoundError:
+        raise IndexCorrupt(f"index at {where}: {name} is missing") from None
+    if identity["bytes"] != expected.get("bytes"):
+        raise IndexCorrupt(f"index at {where}: {name} fails its checksum (truncated or modified)")
+    try:
+        stamp = json.loads(_stamp_path(path).read_bytes())
+        if isinstance(stamp, dict) and stamp == {**identity, "sha256": expected.get("sha256")}:
+            return path
+    except (OSError, ValueError):
+        pass
+    if sha256_file(path) != expected.get("sha256"):
+        raise IndexCorrupt(f"index at {where}: {name} fails its checksum (truncated or modified)")
+    write_stamp(path, str(expected.get("sha256")))
+    return path

@@ -92,6 +92,15 @@ class LexicalIndex:
             scores[docs] += idf * tf * (self.k1 + 1.0) / denom
         return scores
 
+    def search(self, query: str, limit: int) -> list[tuple[int, float]]:
+        """The `limit` best (document, BM25) for the query, best first; [] when no term matches."""
+        scores = self.scores(query)
+        nz = int(np.count_nonzero(scores))
+        if not nz or limit <= 0:
+            return []
+        top = np.argpartition(-scores, min(limit, nz) - 1)[: min(limit, nz)]
+        return [(int(i), float(scores[i])) for i in top[np.argsort(-scores[top], kind="stable")]]
+
     def query_terms_known(self, query: str) -> tuple[int, int]:
         """(query terms found in the vocabulary, query terms in all): a coverage signal for confidence."""
         terms = set(tokenize(query))

@@ -9,6 +9,7 @@ was killed is removed by a later publish once it is older than `STALE_TMP_SECOND
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -26,7 +27,8 @@ from index_store.format import (
     decode_bundle,
     encode_bundle,
     parse_manifest,
-    verify_file,
+    verify_path,
+    write_stamp,
 )
 
 POINTER = "CURRENT"
@@ -111,13 +113,7 @@ class LocalIndexStore:
         except FileNotFoundError as exc:
             raise IndexCorrupt(f"index at {where} has no {MANIFEST}") from exc
         names = READER_FILES + ((EMBEDDINGS_FILE,) if with_embeddings else ())
-        files = {}
-        for name in names:
-            try:
-                data: bytes | None = (folder / name).read_bytes()
-            except FileNotFoundError:
-                data = None
-            files[name] = verify_file(manifest, name, data, where)
+        files: dict[str, bytes | Path] = {name: verify_path(manifest, name, folder / name, where) for name in names}
         return decode_bundle(manifest, files, where)
 
     def publish(self, bundle: IndexBundle) -> str:
@@ -141,6 +137,7 @@ class LocalIndexStore:
                     fh.write(files[name])
                     fh.flush()
                     os.fsync(fh.fileno())
+                write_stamp(tmp / name, hashlib.sha256(files[name]).hexdigest())
             _fsync_dir(tmp)
             os.rename(tmp, final)
             _fsync_dir(self.versions_dir)

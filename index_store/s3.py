@@ -48,7 +48,7 @@ from index_store.format import (
     decode_bundle,
     encode_bundle,
     parse_manifest,
-    verify_file,
+    verify_path,
 )
 
 if TYPE_CHECKING:
@@ -294,12 +294,49 @@ class S3IndexStore:
         manifest = parse_manifest(self._file(version, MANIFEST, manifest_matches, where), where)
         names = READER_FILES + ((EMBEDDINGS_FILE,) if with_embeddings else ())
 
-        def one(name: str) -> tuple[str, bytes]:
-            return name, self._file(version, name, lambda data: verify_file(manifest, name, data, where), where)
+        def one(name: str) -> tuple[str, bytes | Path]:
+            return name, self._file_path(version, name, manifest, where)
 
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
             files = dict(pool.map(one, names))
         return decode_bundle(manifest, files, where)
+
+    def _file_path(self, version: str, name: str, manifest: dict[str, Any], where: str) -> Path:
+        """A data file of a version in the cache, checked in place: the cached copy when it still passes, else
+        downloaded from S3 (streamed to disk, never held whole in memory) and checked."""
+        path = self.cache_root / version / name
+        try:
+            return verify_path(manifest, name, path, where)
+        except IndexCorrupt:
+            pass
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        key = self._key("versions", version, name)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.")
+        except OSError as exc:
+            raise IndexStoreError(f"cannot write the index cache {path.parent}: {exc.strerror or exc}") from exc
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                try:
+                    body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+                    for block in body.iter_chunks(1 << 20):
+                        fh.write(block)
+                except ClientError as exc:
+                    if error_code(exc) in ("NoSuchKey", "404"):
+                        raise IndexCorrupt(f"index at {where}: {name} is missing") from exc
+                    raise self._fail(exc, "GetObject", key) from exc
+                except BotoCoreError as exc:
+                    raise self._fail(exc, "GetObject", key) from exc
+            os.replace(tmp, path)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise IndexStoreError(f"cannot write the index cache {path}: {exc.strerror or exc}") from exc
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return verify_path(manifest, name, path, where)
 
     def _file(self, version: str, name: str, check: Callable[[bytes], object], where: str) -> bytes:
         """A file of a version, checked: from the cache when it still passes, else from S3 (cached when it passes)."""
@@ -340,7 +377,7 @@ class S3IndexStore:
             where = f"{folder} (cached {self.location}/versions/{version})"
             try:
                 manifest = parse_manifest((folder / MANIFEST).read_bytes(), where)
-                files = {n: verify_file(manifest, n, (folder / n).read_bytes(), where) for n in READER_FILES}
+                files: dict[str, bytes | Path] = {n: verify_path(manifest, n, folder / n, where) for n in READER_FILES}
                 return decode_bundle(manifest, files, where)
             except (OSError, IndexCorrupt):
                 continue

@@ -29,7 +29,6 @@ import numpy as np
 from index_store.base import IndexStore
 from index_store.exceptions import IndexCorrupt, IndexNotFound, IndexStoreError
 from index_store.format import Chunk, IndexBundle, StoredPage, build_faiss_index, new_version_id
-from index_store.lexical import LexicalIndex
 from ingest.chunk import chunk_page
 from ingest.embedders.base import Embedder, ServiceEmbedder
 from ingest.exceptions import EmptySource, UnreadableSource
@@ -435,7 +434,7 @@ def _assemble(
         chunks=ordered,
         pages={pid: entries[pid].page for pid in sorted(entries)},
         index=build_faiss_index(matrix, embedder.dimension, options.index_type),
-        lexical=LexicalIndex.build([c.embed_text for c in ordered]),
+        lexical=None,  # the docstore builds the lexical index when the version is written
         embeddings=matrix,
         version=new_version_id(),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),

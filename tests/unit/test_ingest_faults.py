@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import os
+import sqlite3
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from fakes.clock import FakeClock
 from support import HashEmbedder, page_object, write_export
@@ -180,29 +179,42 @@ def rewrite_with_checksum(folder: Path, name: str, data: bytes) -> None:
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
-def npz(**arrays: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    np.savez(out, **arrays)
-    return out.getvalue()
+def _edited_docstore(folder: Path, *statements: str) -> bytes:
+    copy = folder / "edited.sqlite"
+    copy.write_bytes((folder / "docstore.sqlite").read_bytes())
+    conn = sqlite3.connect(copy)
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    data = copy.read_bytes()
+    copy.unlink()
+    return data
 
 
-def _lexical_junk(folder: Path) -> list[tuple[str, bytes]]:
-    with np.load(folder / "lexical.npz") as f:
-        good = {k: f[k] for k in f.files}
-    bad_ids = {**good, "doc_ids": good["doc_ids"] + 1000}
-    backwards = {**good, "indptr": good["indptr"][::-1].copy()}
+def _empty_sqlite(folder: Path) -> bytes:
+    path = folder / "empty.sqlite"
+    sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.close()
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+def _docstore_junk(folder: Path) -> list[tuple[str, bytes]]:
+    """Docstore files that pass their checksum (rewritten with the manifest) but are not a usable docstore."""
+    good = (folder / "docstore.sqlite").read_bytes()
     return [
-        ("lexical.npz", b"PK\x03\x04 not really a zip"),
-        ("lexical.npz", npz(**bad_ids)),
-        ("lexical.npz", npz(**backwards)),
-        ("lexical.npz", npz(**{**good, "tf": np.full_like(good["tf"], np.nan)})),
-        ("vocab.json", json.dumps({"a": 1}).encode()),
-        ("vocab.json", json.dumps([1, 2, 3]).encode()),
+        ("docstore.sqlite", b"SQLite format 3\x00" + b"\x00" * 200),
+        ("docstore.sqlite", _empty_sqlite(folder)),
+        ("docstore.sqlite", _edited_docstore(folder, "DELETE FROM chunks WHERE row = (SELECT max(row) FROM chunks)")),
+        ("docstore.sqlite", _edited_docstore(folder, "UPDATE meta SET value = 'other' WHERE key = 'schema'")),
+        ("docstore.sqlite", _edited_docstore(folder, "DROP TABLE lexical_vocab", "DROP TABLE lexical")),
+        ("docstore.sqlite", good[: len(good) // 2]),
     ]
 
 
 @pytest.mark.parametrize("case", range(6))
-def test_a_checksum_valid_but_broken_lexical_file_is_corrupt(
+def test_a_checksum_valid_but_broken_docstore_is_corrupt(
     tmp_path: Path, case: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     folder, store, first = published(tmp_path)
@@ -210,7 +222,7 @@ def test_a_checksum_valid_but_broken_lexical_file_is_corrupt(
     retriever = RefreshingRetriever(store, HashEmbedder(), refresh_seconds=1, clock=clock)
     write_export(folder, [*PAGES, page_object("9", "Badges", "<p>Badge office hours.</p>")])
     second = ingest(folder, store).index_version
-    name, data = _lexical_junk(tmp_path / "idx" / "versions" / second)[case]
+    name, data = _docstore_junk(tmp_path / "idx" / "versions" / second)[case]
     rewrite_with_checksum(tmp_path / "idx" / "versions" / second, name, data)
     with pytest.raises(IndexCorrupt):
         LocalIndexStore(tmp_path / "idx").load()

@@ -117,7 +117,7 @@ def test_corrupt_previous_index_is_rebuilt_not_fatal(tmp_path: Path) -> None:
     folder = write_export(tmp_path / "e", pages())
     store = LocalIndexStore(tmp_path / "idx")
     first = ingest(folder, store, HashEmbedder())
-    victim = tmp_path / "idx" / "versions" / first.index_version / "docstore.json"
+    victim = tmp_path / "idx" / "versions" / first.index_version / "docstore.sqlite"
     victim.write_bytes(victim.read_bytes()[:-5])
     s = ingest(folder, store, HashEmbedder())
     assert s.published and s.chunks_embedded == s.chunks_total

@@ -39,7 +39,7 @@ def test_corrupt_new_version_is_refused_and_the_old_one_keeps_serving(tmp_path: 
     first = publish(tmp_path, store, emb, [PRINTER])
     retriever = RefreshingRetriever(store, emb, refresh_seconds=1, clock=clock)
     second = publish(tmp_path, store, emb, [PRINTER, VPN])
-    (tmp_path / "idx" / "versions" / second / "docstore.json").write_text("{}")
+    (tmp_path / "idx" / "versions" / second / "docstore.sqlite").write_text("{}")
     clock.now = 5
     assert retriever.retrieve("printer").pages[0].page_id == "1"
     assert retriever.bundle.version == first

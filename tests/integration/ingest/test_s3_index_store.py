@@ -86,7 +86,7 @@ def test_publish_writes_a_version_then_the_pointer_and_readers_load_it(bucket: s
     assert bundle.version == s.index_version and bundle.embeddings is None and bundle.index_type == "sq8"
     assert len(bundle.chunks) == 4 and reader.current_version() == s.index_version
     cached = reader.cache_root / s.index_version
-    assert {p.name for p in cached.iterdir()} == {*READER_FILES, "manifest.json"}
+    assert {p.name for p in cached.iterdir() if not p.name.startswith(".verified-")} == {*READER_FILES, "manifest.json"}
 
 
 def test_incremental_run_reads_the_embedding_cache_from_s3(bucket: str, tmp_path: Path) -> None:
@@ -165,7 +165,7 @@ def test_good_version_keeps_serving_when_the_new_one_is_corrupt(
     reader = store(tmp_path, refresh_seconds=0, clock=clock)
     assert reader.load().version == first
     second = ingest(tmp_path, store(tmp_path, "w2"), pages(tag="new "), full=True).index_version
-    corrupt(f"prod/kb/versions/{second}/docstore.json")
+    corrupt(f"prod/kb/versions/{second}/docstore.sqlite")
     with caplog.at_level(logging.ERROR, logger="index_store.s3"):
         assert reader.load().version == first
     assert any(getattr(r, "refused_version", "") == second for r in caplog.records)
@@ -237,7 +237,7 @@ def test_racing_ingests_always_leave_the_pointer_on_a_complete_version(bucket: s
 
 def test_cli_refuses_a_corrupt_index_without_a_traceback(bucket: str, tmp_path: Path, aws) -> None:
     version = ingest(tmp_path, store(tmp_path, "w"), pages()).index_version
-    corrupt(f"prod/kb/versions/{version}/lexical.npz")
+    corrupt(f"prod/kb/versions/{version}/docstore.sqlite")
     env = {**os.environ, "HELPDESK_INDEX_CACHE_DIR": str(tmp_path / "cli-cache"), "HELPDESK_HOME": str(tmp_path / "h")}
     proc = subprocess.run(
         [sys.executable, "-m", "helpdesk.cli", "ask", "how do I press start?", "--index", LOCATION],
@@ -249,7 +249,7 @@ def test_cli_refuses_a_corrupt_index_without_a_traceback(bucket: str, tmp_path: 
     )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
-    assert "lexical.npz fails its checksum" in proc.stderr and LOCATION in proc.stderr
+    assert "docstore.sqlite fails its checksum" in proc.stderr and LOCATION in proc.stderr
 
 
 def test_reader_keeps_serving_when_s3_is_briefly_unreachable(bucket: str, tmp_path: Path) -> None:
