@@ -53,12 +53,12 @@ class ConfluenceConfig:
 class IngestConfig:
     exclude_labels: tuple[str, ...] = ("helpdesk-exclude",)
     skip_restricted: bool = True
-    deletion_sweep_hours: float = 24.0  # full id listing at most this often for live Confluence
+    deletion_sweep_hours: float = 0.0  # full id listing at most this often for live Confluence (0: every run)
 
     @classmethod
     def from_env(cls, env: e.Env) -> IngestConfig:
         return cls(
             exclude_labels=e.csv(env, "HELPDESK_EXCLUDE_LABELS", "helpdesk-exclude"),
             skip_restricted=e.flag(env, "HELPDESK_SKIP_RESTRICTED", True),
-            deletion_sweep_hours=e.number(env, "HELPDESK_DELETION_SWEEP_HOURS", 24.0, 0.0, 24.0 * 365),
+            deletion_sweep_hours=e.number(env, "HELPDESK_DELETION_SWEEP_HOURS", 0.0, 0.0, 24.0 * 365),
         )

@@ -114,7 +114,7 @@ class IngestOptions:
     batch_size: int = 64
     max_words: int = 180
     min_words: int = 40
-    deletion_sweep_hours: float = 24.0
+    deletion_sweep_hours: float = 0.0  # 0: the id listing runs on every incremental run
     allow_partial: bool = False  # index what could be read; keep the pages of files that could not be
 
     @classmethod

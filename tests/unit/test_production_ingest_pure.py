@@ -191,3 +191,14 @@ def test_new_settings_parse_and_validate() -> None:
     with pytest.raises(SettingsError, match="HELPDESK_INDEX_TYPE"):
         Settings.from_env({"HELPDESK_INDEX_TYPE": "hnsw"})
     assert "tok-secret" not in repr(Settings.from_env({"CONFLUENCE_TOKEN": "tok-secret"}))
+
+
+def test_by_default_every_incremental_run_lists_ids_for_deletions() -> None:
+    from ingest.config import IngestConfig
+
+    hours = IngestConfig.from_env({}).deletion_sweep_hours
+    just_swept = IngestState("k", "2026-05-30T00:00:00.000Z", NOW.isoformat())
+    assert plan(just_swept, sweep_hours=hours).sweep
+    assert not plan(
+        just_swept, sweep_hours=IngestConfig.from_env({"HELPDESK_DELETION_SWEEP_HOURS": "6"}).deletion_sweep_hours
+    ).sweep
