@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from assistant.retrieval import RetrievalResult
 
@@ -132,7 +133,12 @@ def parse_weights(raw: str) -> dict[str, float] | None:
         weights = json.loads(raw, parse_constant=refuse)
     except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         return None
-    if not isinstance(weights, dict) or not weights:
+    return validate_weights(weights)
+
+
+def validate_weights(weights: object) -> dict[str, float] | None:
+    """The same check on weights already decoded (an index's calibration): finite numbers with known keys."""
+    if not isinstance(weights, Mapping) or not weights:
         return None
     for key, value in weights.items():
         if key != "bias" and key not in FEATURES:
@@ -141,14 +147,24 @@ def parse_weights(raw: str) -> dict[str, float] | None:
             return None
         if not math.isfinite(value) or abs(value) > MAX_WEIGHT:
             return None
-    return {k: float(v) for k, v in weights.items()}
+    return {str(k): float(v) for k, v in weights.items()}
 
 
-def gate_for(embedder_id: str, *, threshold: float | None = None, weights_json: str = "") -> ConfidenceGate:
-    """The gate for an embedder: configured weights, else the fitted local ones, else the lexical fallback.
+def gate_for(
+    embedder_id: str,
+    *,
+    threshold: float | None = None,
+    weights_json: str = "",
+    calibration: Mapping[str, Any] | None = None,
+) -> ConfidenceGate:
+    """The gate for an embedder, in this order: configured weights (HELPDESK_CONFIDENCE_WEIGHTS); the index's own
+    `calibration` (fitted on it for this embedder, assistant/calibration.py); the fixed local weights; the lexical
+    fallback.
 
     `threshold` (HELPDESK_CONFIDENCE_THRESHOLD) is honoured whenever set; None takes the default of the weights in
-    use (DEFAULT_THRESHOLD for the fitted or configured weights, LEXICAL_THRESHOLD for the fallback).
+    use (DEFAULT_THRESHOLD for the fitted or configured weights, the calibration's own threshold, LEXICAL_THRESHOLD
+    for the fallback). A calibration that is unusable (NaN or infinite weights, another embedder's) is ignored
+    with a warning: the fixed weights answer until `helpdesk calibrate` or the next ingest refits it.
     """
 
     from core.errors import ConfigError
@@ -165,6 +181,36 @@ def gate_for(embedder_id: str, *, threshold: float | None = None, weights_json: 
             threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
             weights=MappingProxyType(dict(weights)),
         )
+    if calibration is not None:
+        fitted = _usable_calibration(calibration, embedder_id)
+        if fitted is not None:
+            weights, fitted_threshold = fitted
+            return ConfidenceGate(
+                threshold=fitted_threshold if threshold is None else threshold, weights=MappingProxyType(weights)
+            )
     if embedder_id.startswith(FITTED_EMBEDDER_PREFIX):
         return ConfidenceGate(threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
     return ConfidenceGate(threshold=LEXICAL_THRESHOLD if threshold is None else threshold, weights=LEXICAL_WEIGHTS)
+
+
+def _usable_calibration(calibration: Mapping[str, Any], embedder_id: str) -> tuple[dict[str, float], float] | None:
+    """(weights, threshold) of an index's calibration, or None with a warning saying why it is not used."""
+    import logging
+
+    weights = validate_weights(calibration.get("weights"))
+    threshold = calibration.get("threshold")
+    reason = ""
+    if weights is None:
+        reason = "its weights are not finite numbers with known keys (NaN, Infinity or beyond the bound)"
+    elif isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0:
+        reason = "its threshold is not a number between 0 and 1"
+    elif calibration.get("embedder_id") != embedder_id:
+        reason = f"it was fitted for embedder {calibration.get('embedder_id')!r}, not {embedder_id!r}"
+    if reason or weights is None:
+        logging.getLogger(__name__).warning(
+            "the index's confidence calibration is ignored: %s; the fixed weights decide until it is refitted "
+            "(helpdesk calibrate)",
+            reason,
+        )
+        return None
+    return weights, float(threshold)

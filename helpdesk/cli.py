@@ -51,19 +51,50 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     options = IngestOptions.from_config(
         settings.ingest, index_type=settings.index.index_type, full=args.full, allow_partial=args.allow_partial
     )
+    from helpdesk.calibration import calibrate_ingested, ingest_json, previous_calibration, quiet
+
+    prior = previous_calibration(store)
     summary = run_ingest(source, embedder, store, options, progress=_progress)
+    calibration = calibrate_ingested(store, embedder, settings.home, published=summary.published, previous=prior)
     for warning in summary.warnings[:20]:
         print(f"warning: {warning}", file=sys.stderr)
     if len(summary.warnings) > 20:
         print(f"warning: ... and {len(summary.warnings) - 20} more", file=sys.stderr)
+    if not quiet(calibration):
+        print(f"warning: {calibration.message}", file=sys.stderr)
+    out = ingest_json(summary.to_json(), calibration)
     if args.json:
-        _print_json(summary.to_json())
+        _print_json(out)
     else:
         print(
             f"Indexed {summary.pages_seen} pages ({summary.pages_changed} changed, {summary.pages_deleted} removed, "
             f"{summary.pages_skipped} skipped): {summary.chunks_total} chunks, {summary.chunks_embedded} embedded, "
-            f"{summary.chunks_reused} reused.\nIndex version {summary.index_version} at {store.location}"
+            f"{summary.chunks_reused} reused.\nIndex version {out['index_version']} at {store.location}"
         )
+        if calibration.status == "fitted":
+            print(calibration.message[:1].upper() + calibration.message[1:] + ".")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.calibration import cache_for, calibrate
+    from helpdesk.evaluation import check_gold_pages, read_questions
+    from helpdesk.factory import build_embedder, build_index_store
+
+    store = build_index_store(settings, args.index)
+    labelled = None
+    if args.questions:
+        questions = read_questions(args.questions)
+        check_gold_pages(questions, store.load().pages)
+        labelled = questions.rows
+    embedder = build_embedder(settings)
+    run = calibrate(store, embedder, cache=cache_for(settings.home, embedder), labelled=labelled)
+    if run.status != "fitted":
+        print(f"warning: {run.message}", file=sys.stderr)
+    if args.json:
+        _print_json(run.to_json())
+    elif run.status == "fitted":
+        print(f"{run.message[:1].upper()}{run.message[1:]}.\nIndex version {run.index_version} at {store.location}")
     return 0
 
 
@@ -361,6 +392,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ing.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     ing.set_defaults(func=cmd_ingest)
+
+    cb = _command(sub, "calibrate", "refit the confidence gate on the index and publish it with the index")
+    cb.add_argument("--index", help="index LOCATION (default: $HELPDESK_HOME/index)")
+    cb.add_argument(
+        "--questions",
+        metavar="FILE",
+        help="fit on a team's labelled questions (JSONL as for eval: gold_page_ids, [] for uncovered) instead of "
+        "pseudo-questions made from the pages",
+    )
+    cb.add_argument("--json", action="store_true", help="print the fit as one JSON object")
+    cb.set_defaults(func=cmd_calibrate)
 
     ask = _command(sub, "ask", "answer a question with numbered sources, or open a ticket")
     ask.add_argument("question", help="the question, in quotes")

@@ -4,7 +4,7 @@ Each builder hands a package its own config; no feature reads the app's `Setting
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistant.answerers.base import Answerer
 from assistant.confidence import gate_for
@@ -175,6 +175,7 @@ def build_assistant(
     """Load the published index (or, with HELPDESK_RETRIEVER=bedrock-kb, reach the knowledge base instead) and wire
     retrieval, answerer, gate, tickets and mail."""
     retriever, gate_embedder_id = build_retriever(settings, location, embedder=embedder)
+    calibration = _calibration(retriever)
     if settings.answering.rerank_model_arn:  # optional Bedrock rerank of the fused pages
         from assistant.rerank import BedrockReranker, RerankingRetriever
 
@@ -186,11 +187,19 @@ def build_assistant(
             gate_embedder_id,
             threshold=settings.answering.confidence_threshold,
             weights_json=settings.answering.confidence_weights,
+            calibration=calibration,
         ),
         build_ticket_desk(settings) if with_tickets else None,
         max_question_chars=settings.answering.max_question_chars,
         source_token_budget=settings.answering.source_token_budget,
     )
+
+
+def _calibration(retriever: Retriever) -> dict[str, Any] | None:
+    """The calibration of the index a retriever answers from (None for a Bedrock Knowledge Base)."""
+    from assistant.retrieval import RefreshingRetriever
+
+    return retriever.bundle.calibration if isinstance(retriever, RefreshingRetriever) else None
 
 
 def build_interaction_store(settings: Settings) -> InteractionStore:
