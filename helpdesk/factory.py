@@ -30,6 +30,10 @@ def build_embedder(settings: Settings, *, for_queries: bool = False) -> Embedder
         from ingest.embedders.local import StaticEmbedder
 
         return StaticEmbedder()
+    if settings.embedder.kind == "onnx-minilm":
+        from ingest.embedders.onnx import OnnxEmbedder
+
+        return OnnxEmbedder()
     from ingest.embedders.bedrock import TitanEmbedder
 
     if for_queries:  # 4 attempts, at most ~3.5 s of backoff: then the user gets the polite reply and a ticket
