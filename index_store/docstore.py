@@ -28,7 +28,7 @@ from index_store.lexical import tokenize
 SCHEMA = "helpdesk-docstore-2"
 K1 = 1.2  # FTS5's bm25() constants
 B = 0.75
-DEFAULT_WEIGHTS = (1.0, 1.0, 1.0)  # title, heading, body
+DEFAULT_WEIGHTS = (2.0, 1.0, 1.0)  # title, heading, body: bench.lexical_weights, docs/decisions/0013
 MMAP_BYTES = 1 << 30
 _CHUNK_COLUMNS = "chunk_id, content_hash, page_id, ordinal, title, url, breadcrumb, heading, body"
 
