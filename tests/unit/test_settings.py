@@ -36,7 +36,7 @@ def test_values_are_parsed_and_validated() -> None:
         ({"HELPDESK_CONFIDENCE_THRESHOLD": "1.5"}, "between 0.0 and 1.0"),
         ({"HELPDESK_EMBED_CONCURRENCY": "2.5"}, "not a whole number"),
         ({"HELPDESK_EMBED_DIMENSIONS": "300"}, "one of: 256, 512, 1024"),
-        ({"HELPDESK_EMBEDDER": "openai"}, "must be one of: local, bedrock"),
+        ({"HELPDESK_EMBEDDER": "openai"}, "must be one of: local, onnx-minilm, bedrock"),
         ({"HELPDESK_SKIP_RESTRICTED": "maybe"}, "true or false"),
     ],
 )
