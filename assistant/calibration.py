@@ -36,6 +36,7 @@ MIN_AUROC = 0.6  # a fit that separates less than this keeps the previous weight
 PER_PAGE = 2  # pseudo-questions per page (each is one embedding call on Titan, once per content)
 MAX_QUESTIONS = 2000  # per run, over all pages; new embedding calls are capped at this too
 NEAR_DUPLICATE = 0.9  # page-centroid cosine at or above which two pages count as one when left out
+NEIGHBOURS = 0  # nearest pages also left out with a page (its topic), by centroid rank; 0: measured no better
 OWN_PAGE_RANK = 5  # a pseudo-question whose own page ranks below this is not a question that page answers
 COMMON_HEADING_PAGES = 3  # a heading on this many pages ("Overview", "Symptoms") asks about none of them
 L2 = 1.0
@@ -244,18 +245,23 @@ def bundle_questions(bundle: IndexBundle, per_page: int = PER_PAGE) -> list[Pseu
 
 
 def near_duplicates(
-    page_ids: Sequence[str], centroids: np.ndarray, threshold: float = NEAR_DUPLICATE
+    page_ids: Sequence[str], centroids: np.ndarray, threshold: float = NEAR_DUPLICATE, neighbours: int = NEIGHBOURS
 ) -> dict[str, frozenset[str]]:
-    """For each page, itself and the pages whose centroid is at least `threshold` cosine from it (pure)."""
+    """For each page: itself, the pages whose centroid is at least `threshold` cosine from it (near-duplicates),
+    and its `neighbours` nearest pages whatever their cosine (its topic: a missing page rarely goes missing alone,
+    and a rank does not depend on the embedder's cosine scale) (pure)."""
     if not len(page_ids):
         return {}
     norms = np.linalg.norm(centroids, axis=1, keepdims=True)
     unit = centroids / np.where(norms == 0, 1.0, norms)
     sims = unit @ unit.T
-    return {
-        pid: frozenset(page_ids[j] for j in np.flatnonzero(sims[i] >= threshold)) | {pid}
-        for i, pid in enumerate(page_ids)
-    }
+    np.fill_diagonal(sims, np.inf)
+    out = {}
+    for i, pid in enumerate(page_ids):
+        nearest = np.argsort(-sims[i], kind="stable")[1 : 1 + neighbours] if neighbours > 0 else []
+        close = set(np.flatnonzero(sims[i] >= threshold)) | {int(j) for j in nearest}
+        out[pid] = frozenset(page_ids[j] for j in close) | {pid}
+    return out
 
 
 def page_centroids(bundle: IndexBundle) -> tuple[list[str], np.ndarray]:
@@ -484,6 +490,7 @@ def collect_pseudo(
     max_questions: int = MAX_QUESTIONS,
     per_page: int = PER_PAGE,
     near: float = NEAR_DUPLICATE,
+    neighbours: int = NEIGHBOURS,
     retriever_factory: Callable[[IndexBundle, Embedder], Any] | None = None,
 ) -> Collected:
     """The features of every pseudo-question, covered and with its page and near-duplicates left out."""
@@ -491,7 +498,7 @@ def collect_pseudo(
     chosen = cap_questions(questions, max_questions)
     vectors, embedded = _embed(embedder, [q.text for q in chosen], cache)
     page_ids, centroids = page_centroids(bundle)
-    dups = near_duplicates(page_ids, centroids, near)
+    dups = near_duplicates(page_ids, centroids, near, neighbours)
     retriever = (retriever_factory or _hybrid)(bundle, _Vectors(embedder, vectors))
     out = Collected(questions=len(questions), embedded=embedded, pages=len(page_ids))
     for q in chosen:

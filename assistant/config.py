@@ -17,6 +17,7 @@ class AnswerConfig:
     answerer: str = "extractive"  # extractive | bedrock
     confidence_threshold: float | None = None  # None: the default of the weights the gate uses
     confidence_weights: str = ""  # JSON weights fitted for the configured embedder (bench.calibrate_confidence)
+    self_calibration: bool = False  # refit the gate on pseudo-questions at every ingest (docs/decisions/0014)
     max_question_chars: int = 4000
     retrieval_candidates: int = 50
     bedrock_chat_model: str = DEFAULT_CHAT_MODEL
@@ -43,6 +44,7 @@ class AnswerConfig:
             answerer=e.choice(env, "HELPDESK_ANSWERER", "extractive", ("extractive", "bedrock")),
             confidence_threshold=e.optional_number(env, "HELPDESK_CONFIDENCE_THRESHOLD", 0.0, 1.0),
             confidence_weights=e.text(env, "HELPDESK_CONFIDENCE_WEIGHTS"),
+            self_calibration=e.flag(env, "HELPDESK_SELF_CALIBRATION", False),
             max_question_chars=e.whole(env, "HELPDESK_MAX_QUESTION_CHARS", 4000, 10, 100_000),
             retrieval_candidates=e.whole(env, "HELPDESK_RETRIEVAL_CANDIDATES", 50, 10, 2000),
             bedrock_chat_model=e.text(

@@ -33,7 +33,8 @@ MIN_QUESTIONS = 10  # of each kind, covered and uncovered, for a fit
 
 @dataclass
 class CalibrationRun:
-    status: str  # "fitted" (published), "kept" (the previous weights stay), "skipped" (nothing to fit on)
+    status: str  # "fitted" (published), "kept" (the previous weights stay), "skipped" (nothing to fit on),
+    # "off" (no refit at ingest: HELPDESK_SELF_CALIBRATION), "failed" (the ingest's index stands without a fit)
     message: str  # one line for a person
     index_version: str
     calls: int = 0  # embedding calls to a service (Titan) for pseudo-questions
@@ -200,12 +201,27 @@ def calibrate_after_ingest(
     published: bool,
     cache: FileEmbeddingCache | None = None,
     previous: Calibration | None = None,
+    refit: bool = True,
 ) -> CalibrationRun:
     """After an ingest: refit when it published a new version, or when the serving one has no usable calibration
     for this embedder (an unchanged re-run over a calibrated index costs nothing). `previous`: the calibration of
-    the version before the ingest, kept when the new fit separates nothing."""
+    the version before the ingest, kept when the new fit separates nothing. Without `refit`
+    (HELPDESK_SELF_CALIBRATION off) nothing is fitted: a calibration made by `helpdesk calibrate` is carried over
+    to the new version, so an ingest never drops it."""
+    if not refit and previous is None:
+        return CalibrationRun("off", "", store.current_version() or "")
     bundle = store.load(with_embeddings=True)
     current = stored_calibration(bundle)
+    if not refit:
+        carried = previous if previous is not None and previous.embedder_id == bundle.embedder_id else None
+        if current is None and carried is not None:
+            return CalibrationRun(
+                "kept",
+                f"calibration: the previous version's ({carried.source}, fitted {carried.fitted_at}) carried over",
+                _publish(store, bundle, carried),
+                previous=carried,
+            )
+        return CalibrationRun("off", "", bundle.version, previous=current)
     if not published and current is not None and current.embedder_id == embedder.embedder_id:
         return CalibrationRun(
             "kept", "calibration: the index did not change; its calibration stays", bundle.version, previous=current
@@ -220,6 +236,7 @@ def calibrate_ingested(
     *,
     published: bool,
     previous: Calibration | None,
+    refit: bool,
 ) -> CalibrationRun:
     """`calibrate_after_ingest` as the ingest commands run it: a failure (Titan unreachable, a store error) leaves
     the new index published without a fit of its own, and says so, rather than failing an ingest that worked."""
@@ -227,7 +244,7 @@ def calibrate_ingested(
 
     try:
         return calibrate_after_ingest(
-            store, embedder, published=published, cache=cache_for(home, embedder), previous=previous
+            store, embedder, published=published, cache=cache_for(home, embedder), previous=previous, refit=refit
         )
     except HelpdeskError as exc:
         return CalibrationRun(
@@ -251,4 +268,6 @@ def ingest_json(summary: dict[str, Any], run: CalibrationRun) -> dict[str, Any]:
 
 def quiet(run: CalibrationRun) -> bool:
     """Nothing worth a warning: a new fit, or an unchanged index keeping its own."""
-    return run.status == "fitted" or (run.status == "kept" and run.calibration is None and run.previous is not None)
+    return run.status in ("fitted", "off") or (
+        run.status == "kept" and run.calibration is None and run.previous is not None
+    )

@@ -55,7 +55,14 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     prior = previous_calibration(store)
     summary = run_ingest(source, embedder, store, options, progress=_progress)
-    calibration = calibrate_ingested(store, embedder, settings.home, published=summary.published, previous=prior)
+    calibration = calibrate_ingested(
+        store,
+        embedder,
+        settings.home,
+        published=summary.published,
+        previous=prior,
+        refit=settings.answering.self_calibration,
+    )
     for warning in summary.warnings[:20]:
         print(f"warning: {warning}", file=sys.stderr)
     if len(summary.warnings) > 20:

@@ -89,7 +89,18 @@ def run_scheduled(
         options = IngestOptions.from_config(
             settings.ingest, index_type=settings.index.index_type, full=rebuild, sweep=full and not rebuild
         )
+        from helpdesk.calibration import calibrate_ingested, ingest_json, previous_calibration
+
+        prior = previous_calibration(store)
         result = run_ingest(source, embedder, store, options)
+        calibration = calibrate_ingested(
+            store,
+            embedder,
+            settings.home,
+            published=result.published,
+            previous=prior,
+            refit=settings.answering.self_calibration,
+        )
     except Exception as exc:
         duration = time.monotonic() - started
         logger.error(
@@ -105,7 +116,7 @@ def run_scheduled(
         )
         _add_metrics(None, duration, failed=True, throttles=_throttles(embedder))
         raise
-    summary = result.to_json()
+    summary = ingest_json(result.to_json(), calibration)
     summary["mode"] = _mode(full, rebuild)
     summary["warnings"] = result.warnings[:20]
     summary["warnings_total"] = len(result.warnings)
