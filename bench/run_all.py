@@ -28,6 +28,8 @@ BENCHES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("titan_throughput", ("--pages", "200")),
     ("index_types", ("--chunks", "20000")),
     ("index_s3", ("--chunks", "20000")),
+    ("index_format", ("--pages", "2000")),
+    ("lexical_weights", ()),
     ("index_recall", ()),
     ("kb_gate", ()),
     ("question_sets", ()),
