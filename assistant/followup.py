@@ -1,4 +1,11 @@
-"""Follow-up questions without a language model (pure): borrow the previous question's terms when needed."""
+"""Follow-up questions without a language model (pure): the query is the new question; the earlier question only
+resolves what the new one refers to.
+
+A follow-up that points back ("does that work on Windows?", "and if it still fails?") or is a fragment of the earlier
+question ("and on a Mac?") is searched with the previous user question in front of it. Any other follow-up
+("how do I connect a guest to the wifi?") is a new question and is searched alone. The assistant's earlier answers
+are never part of the query: searching them would find the page that was already quoted.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +14,38 @@ from collections.abc import Sequence
 from assistant.model import Turn
 from index_store.lexical import tokenize
 
+# Words that point back at the earlier question.
 FOLLOWUP_CUES = frozenset(
-    {"it", "that", "this", "they", "them", "those", "there", "same", "also", "still", "one", "instead", "again"}
+    {"it", "that", "this", "they", "them", "those", "same", "also", "still", "one", "instead", "again"}
 )
-SHORT_FOLLOWUP_TERMS = 4  # a follow-up with this many content words or fewer is read in context
+# First words of a fragment that continues the earlier question ("and on Windows?", "what about the Mac?").
+FRAGMENT_LEADS = (("and",), ("or",), ("but",), ("what", "about"), ("how", "about"), ("what", "if"))
+FRAGMENT_TERMS = 1  # a fragment with at most this many content words of its own is read with the earlier question
+
+
+def _words(question: str) -> list[str]:
+    return [w.strip("?!.,;:'\"()") for w in question.lower().split()]
+
+
+def refers_back(question: str) -> bool:
+    """Whether `question` needs the earlier question to be understood (pure)."""
+    words = _words(question)
+    if set(words) & FOLLOWUP_CUES:
+        return True
+    fragment = any(tuple(words[: len(lead)]) == lead for lead in FRAGMENT_LEADS)
+    return fragment and len(tokenize(question)) <= FRAGMENT_TERMS
 
 
 def local_rewrite(question: str, history: Sequence[Turn]) -> str:
-    """A short or referential follow-up ("and on windows?", "does that work for it too?") is prefixed with the
-    previous user question, so retrieval sees both; a self-contained question is left alone."""
-    previous = [t.text.strip() for t in history if t.role == "user" and t.text.strip()]
-    if not previous:
-        return question
-    words = {w.strip("?!.,;:") for w in question.lower().split()}
-    if len(tokenize(question)) <= SHORT_FOLLOWUP_TERMS or words & FOLLOWUP_CUES:
-        return f"{previous[-1]} {question}"
-    return question
+    """The retrieval query for `question` in a thread with `history`: the question, after the previous user question
+    (itself resolved the same way) when it refers back to it; never an assistant turn."""
+    context = ""
+    for turn in history:
+        text = turn.text.strip()
+        if turn.role == "user" and text:
+            context = _resolve(text, context)
+    return _resolve(question, context)
+
+
+def _resolve(question: str, context: str) -> str:
+    return f"{context} {question}" if context and refers_back(question) else question

@@ -11,7 +11,8 @@ from assistant import messages
 from assistant.answerers.base import Answerer, VerdictAnswerer
 from assistant.confidence import ConfidenceGate
 from assistant.exceptions import AnswererUnavailable, InvalidQuestion
-from assistant.model import AskResult, Decision, SourceRef, Turn
+from assistant.model import AskResult, Decision, Source, SourceRef, Turn
+from assistant.relevance import pages_that_might_help
 from assistant.retrieval import RetrievalResult, Retriever
 from assistant.safety import clean_text, defuse_mentions
 from assistant.sources import build_sources
@@ -35,7 +36,8 @@ def renumber_citations(text: str, mapping: Mapping[int, int]) -> str:
 @dataclass(frozen=True)
 class _TicketArgs:
     question: str
-    refs: list[SourceRef]
+    query: str
+    sources: list[Source]
     page_ids: list[str]
     requester: Requester
     open_ticket: bool
@@ -86,9 +88,10 @@ class Assistant:
         text = validate_question(question, self.max_question_chars)
         result = self._retrieve(text, history)
         sources = build_sources(result.pages, token_budget=self.source_token_budget)
-        refs = [SourceRef(s.page_id, s.title, s.url, s.score) for s in sources]
         page_ids = [p.page_id for p in result.pages]
-        ticket = _TicketArgs(text, refs, page_ids, requester or Requester(), open_ticket, idempotency_key)
+        ticket = _TicketArgs(
+            text, result.query, sources, page_ids, requester or Requester(), open_ticket, idempotency_key
+        )
         if isinstance(self.answerer, VerdictAnswerer) and not self.gate.could_answer(result):
             # Even a "sufficient" verdict could not lift confidence to the threshold: skip the model call.
             return self._ticket(ticket, self.gate.score(result), reason="low_confidence")
@@ -107,7 +110,8 @@ class Assistant:
         if not answer.text.strip():
             decision = Decision.TICKET
         if decision == Decision.ANSWER:
-            cited = [s for s in sources if s.number in answer.used_sources] or list(sources)
+            by_number = {s.number: s for s in sources}  # in the order the answer uses them: its main page first
+            cited = [by_number[n] for n in dict.fromkeys(answer.used_sources) if n in by_number] or list(sources)
             reply = renumber_citations(answer.text, {s.number: n for n, s in enumerate(cited, 1)})
             cited_refs = [SourceRef(s.page_id, s.title, s.url, s.score) for s in cited]
             return AskResult(reply, Decision.ANSWER, confidence, cited_refs, None, answer.text, text, page_ids)
@@ -116,10 +120,12 @@ class Assistant:
     def _ticket(
         self, t: _TicketArgs, confidence: float, *, reason: str, draft: str = "", trouble: bool = False
     ) -> AskResult:
+        # Only the pages that cover enough of the question are offered as "pages that might help".
+        refs = [SourceRef(s.page_id, s.title, s.url, s.score) for s in pages_that_might_help(t.query, t.sources)]
         ticket_id = None
         reply = messages.TROUBLE_ANSWERING_NO_TICKET if trouble else messages.TICKET_NOT_OPENED
         if t.open_ticket and self.desk is not None:
-            request = TicketRequest(t.question, reason, t.requester, draft, t.refs, confidence)
+            request = TicketRequest(t.question, reason, t.requester, draft, refs, confidence)
             ticket_id = self.desk.open_ticket(request, idempotency_key=t.idempotency_key).ticket_id
             reply = (messages.TROUBLE_ANSWERING if trouble else messages.TICKET_OPENED).format(ticket_id=ticket_id)
-        return AskResult(reply, Decision.TICKET, confidence, t.refs, ticket_id, draft, t.question, t.page_ids, reason)
+        return AskResult(reply, Decision.TICKET, confidence, refs, ticket_id, draft, t.question, t.page_ids, reason)

@@ -124,6 +124,15 @@ def test_local_follow_up_rewrite() -> None:
     assert local_rewrite("and on windows?", []) == "and on windows?"
 
 
+def test_a_short_follow_up_on_a_new_topic_is_searched_alone_and_the_old_answer_never() -> None:
+    history = [Turn("user", "how do I reset my MFA?"), Turn("assistant", "Open Okta Verify and tap Reset [1].")]
+    assert local_rewrite("what about guest wifi?", history) == "what about guest wifi?"
+    assert local_rewrite("printer jam", history) == "printer jam"
+    assert "Okta Verify" not in local_rewrite("does it work on my phone?", history)
+    chain = [*history, Turn("user", "and on Android?")]
+    assert local_rewrite("what if that fails?", chain) == "how do I reset my MFA? and on Android? what if that fails?"
+
+
 def test_gate_weights_follow_the_embedder() -> None:
     from assistant.confidence import DEFAULT_WEIGHTS, LEXICAL_THRESHOLD, LEXICAL_WEIGHTS, gate_for
     from helpdesk.settings import SettingsError
