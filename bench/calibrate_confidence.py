@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.calibration import fit_logistic, fit_raw, predict
 from assistant.confidence import FEATURES, auroc, features
 from assistant.sources import build_sources
 from helpdesk.factory import build_assistant, build_embedder, build_index_store
@@ -59,35 +60,6 @@ CANDIDATES: tuple[tuple[str, ...], ...] = (
 )
 USED = ("dense_top", "lexical_match")
 LEXICAL_USED = ("lexical_match", "log_query_terms")
-
-
-def fit_logistic(
-    x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50, offset: np.ndarray | None = None
-) -> np.ndarray:
-    """L2-regularised logistic regression by Newton's method; the last weight is the (unpenalised) bias.
-    `offset` is a fixed per-row log-odds added to the model (used to fit the verdict on top of retrieval)."""
-    xb = np.hstack([x, np.ones((len(x), 1))])
-    w = np.zeros(xb.shape[1])
-    reg = l2 * np.diag(np.r_[np.ones(len(w) - 1), 0.0])
-    base = np.zeros(len(x)) if offset is None else offset
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(xb @ w + base)))
-        grad = xb.T @ (p - y) + reg @ w
-        hess = (xb * (p * (1 - p))[:, None]).T @ xb + reg
-        w -= np.linalg.solve(hess, grad)
-    return w
-
-
-def fit_raw(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
-    """Fit on standardised columns, return weights for the raw features (bias last)."""
-    mu, sd = x.mean(0), x.std(0) + 1e-9
-    w = fit_logistic((x - mu) / sd, y, l2)
-    raw = w[:-1] / sd
-    return np.r_[raw, w[-1] - float(raw @ mu)]
-
-
-def predict(w: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-(np.hstack([x, np.ones((len(x), 1))]) @ w)))
 
 
 def pick_threshold(p: np.ndarray, y: np.ndarray, target_covered: float, target_missed: float) -> float:
