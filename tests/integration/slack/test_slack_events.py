@@ -199,3 +199,44 @@ def test_too_long_question_is_explained(slack):
     slack.deliver(json_event(event_body("app_mention.json", text="<@U0BOT0001> toolong " + "x" * 50)))
     [reply] = slack.fake.bot_messages("C0HELP001")
     assert "limit is 4,000" in reply["text"]
+
+
+def test_a_thread_reply_asking_something_else_gets_its_own_answer_from_the_sample_space(make_slack, tmp_path):
+    import subprocess
+    import sys
+
+    from support import ROOT, SAMPLE_EXPORT
+
+    from assistant.tickets.desk import TicketDesk
+    from helpdesk.factory import build_assistant
+    from helpdesk.settings import Settings
+
+    index = tmp_path / "index"
+    subprocess.run(
+        [sys.executable, "-m", "helpdesk.cli", "ingest", "--source", f"export:{SAMPLE_EXPORT}", "--index", str(index)],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+    class SampleAssistant(TicketDesk):
+        def __init__(self, tickets, mailer):
+            super().__init__(tickets, mailer)
+            self.inner = build_assistant(Settings.from_env(), str(index), with_tickets=False)
+            self.inner.desk = self
+
+        def ask(self, question, **kwargs):
+            return self.inner.ask(question, **kwargs)
+
+    slack = make_slack(SampleAssistant)
+    first = "<@U0BOT0001> how do I reset my MFA device?"
+    slack.fake.add_message("C0HELP001", "1700000100.000100", user=ALICE, text=first)
+    slack.deliver(json_event(event_body("app_mention.json", text=first)))
+    reply = "how do I connect a guest to the wifi?"
+    slack.fake.add_message("C0HELP001", "1700000300.000300", user=ALICE, text=reply, thread_ts="1700000100.000100")
+    slack.deliver(json_event(event_body("message_thread_reply.json", text=reply)))
+
+    answers = slack.answers("C0HELP001")
+    assert len(answers) == 2 and answers[0]["text"] != answers[1]["text"]
+    assert "Guest Wi-Fi access" in answers[1]["text"] and "Guest Wi-Fi access" not in answers[0]["text"]
