@@ -8,7 +8,7 @@ cross-validated AUROC and the ticket rates at the default threshold; re-run it a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -214,3 +214,36 @@ def _usable_calibration(calibration: Mapping[str, Any], embedder_id: str) -> tup
         )
         return None
     return weights, float(threshold)
+
+
+class IndexGate(ConfidenceGate):
+    """The gate of the index version being served: chosen again (`choose(calibration)`) whenever `current()`
+    reports another version, so a warm process that swaps in a new index also takes up that index's calibration."""
+
+    def __init__(
+        self,
+        choose: Callable[[Mapping[str, Any] | None], ConfidenceGate],
+        current: Callable[[], tuple[str, Mapping[str, Any] | None]],
+    ) -> None:
+        object.__setattr__(self, "_choose", choose)
+        object.__setattr__(self, "_current", current)
+        object.__setattr__(self, "_version", None)
+        object.__setattr__(self, "_gate", None)
+
+    def _active(self) -> ConfidenceGate:
+        version, calibration = self._current()
+        if self._gate is None or version != self._version:
+            object.__setattr__(self, "_gate", self._choose(calibration))
+            object.__setattr__(self, "_version", version)
+        return self._gate
+
+    @property  # type: ignore[override]
+    def threshold(self) -> float:
+        return self._active().threshold
+
+    @property  # type: ignore[override]
+    def weights(self) -> Mapping[str, float]:
+        return self._active().weights
+
+    def __repr__(self) -> str:
+        return f"IndexGate(version={self._version!r}, gate={self._gate!r})"

@@ -4,10 +4,11 @@ Each builder hands a package its own config; no feature reads the app's `Setting
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from assistant.answerers.base import Answerer
-from assistant.confidence import gate_for
+from assistant.confidence import ConfidenceGate, IndexGate, gate_for
 from assistant.drafts import DraftPublisher
 from assistant.interactions.base import InteractionStore
 from assistant.interactions.log import InteractionLog
@@ -179,7 +180,16 @@ def build_assistant(
     """Load the published index (or, with HELPDESK_RETRIEVER=bedrock-kb, reach the knowledge base instead) and wire
     retrieval, answerer, gate, tickets and mail."""
     retriever, gate_embedder_id = build_retriever(settings, location, embedder=embedder)
-    calibration = _calibration(retriever)
+
+    def choose(calibration: Mapping[str, Any] | None) -> ConfidenceGate:
+        return gate_for(
+            gate_embedder_id,
+            threshold=settings.answering.confidence_threshold,
+            weights_json=settings.answering.confidence_weights,
+            calibration=calibration,
+        )
+
+    gate = _index_gate(retriever, choose)
     if settings.answering.rerank_model_arn:  # optional Bedrock rerank of the fused pages
         from assistant.rerank import BedrockReranker, RerankingRetriever
 
@@ -187,23 +197,23 @@ def build_assistant(
     return Assistant(
         retriever,
         build_answerer(settings),
-        gate_for(
-            gate_embedder_id,
-            threshold=settings.answering.confidence_threshold,
-            weights_json=settings.answering.confidence_weights,
-            calibration=calibration,
-        ),
+        gate,
         build_ticket_desk(settings) if with_tickets else None,
         max_question_chars=settings.answering.max_question_chars,
         source_token_budget=settings.answering.source_token_budget,
     )
 
 
-def _calibration(retriever: Retriever) -> dict[str, Any] | None:
-    """The calibration of the index a retriever answers from (None for a Bedrock Knowledge Base)."""
+def _index_gate(retriever: Retriever, choose: Callable[[Mapping[str, Any] | None], ConfidenceGate]) -> ConfidenceGate:
+    """The gate of the index the retriever serves, following its versions (a Bedrock Knowledge Base has no
+    calibration: one gate). Chosen once here, so a bad HELPDESK_CONFIDENCE_WEIGHTS fails at start-up."""
     from assistant.retrieval import RefreshingRetriever
 
-    return retriever.bundle.calibration if isinstance(retriever, RefreshingRetriever) else None
+    if not isinstance(retriever, RefreshingRetriever):
+        return choose(None)
+    gate = IndexGate(choose, lambda: (retriever.bundle.version, retriever.bundle.calibration))
+    _ = gate.threshold
+    return gate
 
 
 def build_interaction_store(settings: Settings) -> InteractionStore:

@@ -144,3 +144,14 @@ def test_calibration_round_trips_through_the_manifest(tmp_path: Path) -> None:
     store.publish(bundle)
     loaded = store.load().calibration
     assert loaded == fit.to_json() and parse_calibration(loaded) == fit
+
+
+def test_the_gate_follows_the_served_version_and_its_calibration() -> None:
+    from assistant.confidence import IndexGate
+
+    served = {"version": "v1", "calibration": None}
+    cal = {"weights": {"bias": -1.0, "lexical_match": 3.0}, "threshold": 0.4, "embedder_id": EMB}
+    gate = IndexGate(lambda c: gate_for(EMB, calibration=c), lambda: (served["version"], served["calibration"]))
+    assert gate.threshold == DEFAULT_THRESHOLD and dict(gate.weights) == dict(DEFAULT_WEIGHTS)
+    served.update(version="v2", calibration=cal)
+    assert gate.threshold == 0.4 and gate.decide(0.45) == "answer" and gate.decide(0.35) == "ticket"
