@@ -76,6 +76,10 @@ def test_removed_page_disappears_from_ask_and_eval(sample_confluence: Confluence
     assert again["pages_deleted"] == 1 and again["chunks_embedded"] == 0 and again["deletion_sweep"] is True
     after = json.loads(helpdesk("ask", question, "--json", env=env).stdout)
     assert "100102" not in [s["page_id"] for s in after["sources"]]
+    refused = helpdesk("eval", str(eval_file), "--out", str(tmp_path / "after.jsonl"), env=env, rc=2)
+    assert 'q.jsonl:1: expected page id "100102" is not in the index' in refused.stderr  # deleted since
+    uncovered = [{**json.loads(x), "gold_page_ids": []} for x in eval_file.read_text().splitlines()]
+    eval_file.write_text("".join(json.dumps(q) + "\n" for q in uncovered), encoding="utf-8")
     helpdesk("eval", str(eval_file), "--out", str(tmp_path / "after.jsonl"), env=env)
     assert not any("100102" in json.loads(x)["page_ids"] for x in (tmp_path / "after.jsonl").read_text().splitlines())
 
