@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -44,6 +45,19 @@ def env(tmp_path: Path) -> dict:
     return {"HELPDESK_HOME": str(tmp_path / "home")}
 
 
+@pytest.fixture(scope="module")
+def sample_index(tmp_path_factory) -> Path:
+    """The sample space indexed once without a calibration; each test works on its own copy."""
+    base = tmp_path_factory.mktemp("calib-base")
+    run("ingest", "--source", f"export:{SAMPLE_EXPORT}", "--index", str(base / "idx"), env={"HELPDESK_HOME": str(base)})
+    return base / "idx"
+
+
+@pytest.fixture
+def index(sample_index: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(sample_index, tmp_path / "idx"))
+
+
 def test_ingest_calibrates_the_index_and_ask_answers_with_its_gate(env: dict, tmp_path: Path) -> None:
     index = tmp_path / "idx"
     on = {**env, "HELPDESK_SELF_CALIBRATION": "1"}
@@ -83,9 +97,7 @@ def test_labelled_questions_fit_and_an_ingest_keeps_that_fit(env: dict, tmp_path
     assert manifest_calibration(index) == fitted
 
 
-def test_unknown_page_in_labelled_questions_is_exit_2_naming_the_line(env: dict, tmp_path: Path) -> None:
-    index = tmp_path / "idx"
-    run("ingest", "--source", f"export:{SAMPLE_EXPORT}", "--index", str(index), env=env)
+def test_unknown_page_in_labelled_questions_is_exit_2_naming_the_line(env: dict, index: Path, tmp_path: Path) -> None:
     version = LocalIndexStore(index).current_version()
     bad = tmp_path / "q.jsonl"
     bad.write_text(
@@ -99,9 +111,7 @@ def test_unknown_page_in_labelled_questions_is_exit_2_naming_the_line(env: dict,
     assert LocalIndexStore(index).current_version() == version
 
 
-def test_a_fit_that_separates_nothing_keeps_the_previous_weights(env: dict, tmp_path: Path) -> None:
-    index = tmp_path / "idx"
-    run("ingest", "--source", f"export:{SAMPLE_EXPORT}", "--index", str(index), env=env)
+def test_a_fit_that_separates_nothing_keeps_the_previous_weights(env: dict, index: Path, tmp_path: Path) -> None:
     run("calibrate", "--index", str(index), "--questions", str(QUESTIONS), env=env)
     before, version = manifest_calibration(index), LocalIndexStore(index).current_version()
     rows = [json.loads(x) for x in QUESTIONS.read_text().splitlines() if x.strip()][:15]
@@ -138,9 +148,7 @@ def test_fewer_than_20_pages_keep_the_fixed_weights_with_one_warning(env: dict, 
     assert last_json(proc)["calibration"]["status"] == "skipped" and manifest_calibration(index) is None
 
 
-def test_a_calibration_with_nan_weights_is_ignored_with_a_warning(env: dict, tmp_path: Path) -> None:
-    index = tmp_path / "idx"
-    run("ingest", "--source", f"export:{SAMPLE_EXPORT}", "--index", str(index), env=env)
+def test_a_calibration_with_nan_weights_is_ignored_with_a_warning(env: dict, index: Path, tmp_path: Path) -> None:
     store = LocalIndexStore(index)
     bundle = store.load(with_embeddings=True)
     bundle.calibration = {
