@@ -33,6 +33,7 @@ ROWS = (
     ("AUROC", "auroc", "{:.3f}"),
     ("uncovered -> ticket", "uncovered_ticket_rate", "{:.3f}"),
     ("covered -> ticket", "covered_ticket_rate", "{:.3f}"),
+    ("cited page expected", "cited_correct", "{:.3f}"),
     ("latency p50 (ms)", "latency_p50_ms", "{:.1f}"),
     ("latency p95 (ms)", "latency_p95_ms", "{:.1f}"),
     ("questions", "questions", "{}"),
