@@ -209,15 +209,7 @@ class KnowledgeBaseRetriever:
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.knowledge_base_id = knowledge_base_id
-        self._runtime = LazyClient.for_service(
-            "bedrock-agent-runtime",
-            client,
-            options={
-                "retries": {"mode": "standard", "total_max_attempts": 1},
-                "connect_timeout": 3,
-                "read_timeout": 10,
-            },
-        )
+        self._runtime = LazyClient.single_attempt("bedrock-agent-runtime", client, connect_timeout=3, read_timeout=10)
         self.retry = RetryPolicy(
             max_attempts=max_attempts, budget_s=budget_s, base_s=backoff_base_s, cap_s=backoff_cap_s
         )

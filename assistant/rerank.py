@@ -87,15 +87,7 @@ class BedrockReranker:
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.model_arn = model_arn
-        self._runtime = LazyClient.for_service(
-            "bedrock-agent-runtime",
-            client,
-            options={
-                "retries": {"mode": "standard", "total_max_attempts": 1},
-                "connect_timeout": 3,
-                "read_timeout": 10,
-            },
-        )
+        self._runtime = LazyClient.single_attempt("bedrock-agent-runtime", client, connect_timeout=3, read_timeout=10)
         self.retry = RetryPolicy(max_attempts=max_attempts, base_s=backoff_base_s, cap_s=backoff_cap_s)
         self.sleep = sleep
         self.clock = clock

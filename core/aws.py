@@ -67,6 +67,18 @@ class LazyClient:
 
         return cls(make, client)
 
+    @classmethod
+    def single_attempt(
+        cls, service: str, client: Any = None, *, connect_timeout: float, read_timeout: float
+    ) -> LazyClient:
+        """A client whose retries are ours (`core.retry`): botocore makes exactly one attempt per call."""
+        options = {
+            "retries": {"mode": "standard", "total_max_attempts": 1},
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+        }
+        return cls.for_service(service, client, options=options)
+
     @property
     def created(self) -> bool:
         return self._client is not None

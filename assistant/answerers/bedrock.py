@@ -75,15 +75,7 @@ class BedrockAnswerer(VerdictAnswerer):
         self.guardrail = guardrail_config(guardrail_id, guardrail_version)
         # Retries are ours (bounded by retry_budget_s), so botocore makes exactly one attempt per call.
         # A hung call must end well inside the Slack Lambda (60 s): 20 s is several times a slow Haiku answer.
-        self._runtime = LazyClient.for_service(
-            "bedrock-runtime",
-            client,
-            options={
-                "retries": {"mode": "standard", "total_max_attempts": 1},
-                "connect_timeout": 5,
-                "read_timeout": 20,
-            },
-        )
+        self._runtime = LazyClient.single_attempt("bedrock-runtime", client, connect_timeout=5, read_timeout=20)
         self.retry = RetryPolicy(budget_s=retry_budget_s, base_s=backoff_base_s, cap_s=backoff_cap_s, jitter_floor=0.5)
         self.sleep = sleep
         self.clock = clock
