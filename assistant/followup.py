@@ -21,6 +21,12 @@ FOLLOWUP_CUES = frozenset(
 # First words of a fragment that continues the earlier question ("and on Windows?", "what about the Mac?").
 FRAGMENT_LEADS = (("and",), ("or",), ("but",), ("what", "about"), ("how", "about"), ("what", "if"))
 FRAGMENT_TERMS = 1  # a fragment with at most this many content words of its own is read with the earlier question
+# A lead then one of these continues the earlier question's setting ("and on my Windows PC?", "or with the VPN
+# off?") unless it asks a whole question of its own ("and how do I add a guest?").
+SETTING_WORDS = frozenset({"on", "in", "for", "with", "without", "at", "from", "via", "under", "over", "if", "when"})
+QUESTION_WORDS = frozenset(
+    {"how", "what", "where", "why", "when", "who", "which", "can", "could", "do", "does", "is", "are", "should", "will"}
+)
 
 
 def _words(question: str) -> list[str]:
@@ -32,8 +38,13 @@ def refers_back(question: str) -> bool:
     words = _words(question)
     if set(words) & FOLLOWUP_CUES:
         return True
-    fragment = any(tuple(words[: len(lead)]) == lead for lead in FRAGMENT_LEADS)
-    return fragment and len(tokenize(question)) <= FRAGMENT_TERMS
+    lead = next((lead for lead in FRAGMENT_LEADS if tuple(words[: len(lead)]) == lead), None)
+    if lead is None:
+        return False
+    rest = words[len(lead) :]
+    if len(tokenize(question)) <= FRAGMENT_TERMS:
+        return True
+    return bool(rest) and rest[0] in SETTING_WORDS and not set(rest) & QUESTION_WORDS
 
 
 def local_rewrite(question: str, history: Sequence[Turn]) -> str:

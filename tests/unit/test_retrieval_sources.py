@@ -122,6 +122,8 @@ def test_local_follow_up_rewrite() -> None:
     standalone = "how do I book a meeting room in the Berlin office for tomorrow"
     assert local_rewrite(standalone, history) == standalone
     assert local_rewrite("and on windows?", []) == "and on windows?"
+    assert local_rewrite("and on my windows pc?", history).startswith("how do I install GlobalProtect on my mac and")
+    assert local_rewrite("and how do I add a guest to the wifi?", history) == "and how do I add a guest to the wifi?"
 
 
 def test_a_short_follow_up_on_a_new_topic_is_searched_alone_and_the_old_answer_never() -> None:
