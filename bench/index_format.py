@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                          statistics.median(r[1] for r in runs), "median of 3"))  # fmt: skip
         sizes = {p.name: p.stat().st_size for p in next((big_index / "versions").iterdir()).iterdir()}
         questions = [str(root / "examples/it-space-questions.jsonl")]
-        transfer = root / "examples/transfer-github-questions.jsonl"
+        transfer = root / "examples/transfer-m365-questions.jsonl"
         if transfer.exists():
             questions.append(str(transfer))
         code = CHILD.format(root=str(root), home=str(home), index=str(big_index), questions=questions,

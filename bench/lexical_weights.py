@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 SETS = {
     "sample": (ROOT / "examples" / "it-space", ROOT / "examples" / "it-space-questions.jsonl"),
-    "transfer": (ROOT / "examples" / "transfer-github", ROOT / "examples" / "transfer-github-questions.jsonl"),
+    "transfer": (ROOT / "examples" / "transfer-m365", ROOT / "examples" / "transfer-m365-questions.jsonl"),
 }
 DEFAULT_WEIGHTS = ("1,1,1", "1.5,1,1", "2,1,1", "3,1,1", "2,2,1", "1,2,1", "3,2,1", "1,1,2")
 

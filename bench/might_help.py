@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 SETS = {
     "sample": (ROOT / "examples" / "it-space", ROOT / "examples" / "it-space-questions.jsonl"),
-    "transfer": (ROOT / "examples" / "transfer-github", ROOT / "examples" / "transfer-github-questions.jsonl"),
+    "transfer": (ROOT / "examples" / "transfer-m365", ROOT / "examples" / "transfer-m365-questions.jsonl"),
 }
 FLOORS = (0.0, 0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)
 

@@ -6,7 +6,7 @@ For each set it runs what a user runs, in a temporary HELPDESK_HOME: `helpdesk i
 fresh index, then `helpdesk eval QUESTIONS --json` with the settings of the environment (the local embedder and the
 extractive answerer by default). It prints one table: recall@1, recall@5, MRR@10, AUROC, uncovered->ticket,
 covered->ticket and the per-question latency p50/p95 (retrieval + gate + answer, wall time, as `eval` measures
-it). The sample set is what the gate and retrieval were tuned on; the transfer set (examples/transfer-github,
+it). The sample set is what the gate and retrieval were tuned on; the transfer set (examples/transfer-m365,
 Microsoft 365 support articles) never was, so the gap between the columns is how far the tuning transfers.
 """
 
@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 SETS = {
     "sample": (ROOT / "examples" / "it-space", ROOT / "examples" / "it-space-questions.jsonl"),
-    "transfer": (ROOT / "examples" / "transfer-github", ROOT / "examples" / "transfer-github-questions.jsonl"),
+    "transfer": (ROOT / "examples" / "transfer-m365", ROOT / "examples" / "transfer-m365-questions.jsonl"),
 }
 ROWS = (
     ("recall@1", "recall_at_1", "{:.3f}"),

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SETS = (("sample", "it-space"), ("transfer", "transfer-github"))
+SETS = (("sample", "it-space"), ("transfer", "transfer-m365"))
 FIXED = '{"bias": -11.559, "dense_top": 15.237, "lexical_match": 10.494}'
 
 

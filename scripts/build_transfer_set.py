@@ -1,4 +1,4 @@
-"""Build the transfer export (examples/transfer-github/*.json) from a mirror of MicrosoftDocs/OfficeDocs-Support.
+"""Build the transfer export (examples/transfer-m365/*.json) from a mirror of MicrosoftDocs/OfficeDocs-Support.
 
 The source is Microsoft's public support articles for Microsoft 365 (Outlook, Teams, OneDrive, sign-in), CC-BY-4.0.
 Each included Markdown article becomes one Confluence page in storage-format XHTML: headings, lists, tables,
@@ -32,7 +32,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "examples" / "transfer-github"
+OUT = ROOT / "examples" / "transfer-m365"
 COMMIT = "36878e0e10fbe834858d06a771a7e51e570469d3"
 SOURCE_REPO = "https://github.com/MicrosoftDocs/OfficeDocs-Support"
 BASE = "https://contoso-it.atlassian.net/wiki"

@@ -1,7 +1,7 @@
-"""The transfer set (examples/transfer-github): its export ingests cleanly and its question file fits it.
+"""The transfer set (examples/transfer-m365): its export ingests cleanly and its question file fits it.
 
 The export is the Microsoft 365 support articles converted by scripts/build_transfer_set.py; the questions are
-examples/transfer-github-questions.jsonl. Other work tunes retrieval and the gate against this set, so a broken page,
+examples/transfer-m365-questions.jsonl. Other work tunes retrieval and the gate against this set, so a broken page,
 an expected page that is not there, or an uncovered question whose topic crept into the index would silently
 skew every figure measured on it.
 """
@@ -19,8 +19,8 @@ from index_store.local import LocalIndexStore
 from ingest.pipeline import run_ingest
 from ingest.sources.export import ExportSource
 
-EXPORT = EXAMPLES / "transfer-github"
-QUESTIONS = EXAMPLES / "transfer-github-questions.jsonl"
+EXPORT = EXAMPLES / "transfer-m365"
+QUESTIONS = EXAMPLES / "transfer-m365-questions.jsonl"
 EXCLUDED_FAMILIES = (
     "Office/Client/activation/",
     "Microsoft365/admin/installation/",
