@@ -35,7 +35,7 @@ def tokenize(text: str) -> list[str]:
     for tok in _TOKEN.findall(text.lower()):
         if tok in STOPWORDS:
             continue
-        out.append(_stem(tok.replace("'", "").replace("-", "")))
+        out.append(_stem(tok.replace("'", "")))
     return out
 
 

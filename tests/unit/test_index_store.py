@@ -217,8 +217,3 @@ def test_a_docstore_rewritten_after_its_check_is_hashed_again(tmp_path: Path) ->
     path.write_bytes(bytes(data))  # same size, new inode and mtime: the stamp no longer vouches for it
     with pytest.raises(IndexCorrupt, match=r"docstore\.sqlite fails its checksum"):
         store.load()
-
-
-def test_a_hyphenated_word_is_one_term_however_it_is_written() -> None:
-    assert tokenize("Guest Wi-Fi") == tokenize("guest wifi") == ["guest", "wifi"]
-    assert tokenize("e-mail sign-in") == tokenize("email signin")
