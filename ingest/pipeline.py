@@ -331,6 +331,8 @@ def run_ingest(
         return summary
 
     bundle = _assemble(embedder, kept_chunks, vectors, entries, options, state.to_extra() if incremental else {})
+    if prev is not None:  # same embedder: the confidence gate fitted on the previous version carries over
+        bundle.calibration = prev.calibration
     summary.index_version = store.publish(bundle)
     summary.published = True
     summary.duration_s = clock() - started
