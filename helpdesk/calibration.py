@@ -255,6 +255,26 @@ def calibrate_ingested(
         )
 
 
+def ingest_and_calibrate(
+    source: Any,
+    embedder: Embedder,
+    store: IndexStore,
+    options: Any,
+    home: Path,
+    *,
+    refit: bool,
+    progress: Any = None,
+) -> tuple[Any, CalibrationRun]:
+    """One ingest as the CLI and the scheduled Lambda run it: the serving calibration read first, the ingest, then
+    `calibrate_ingested`. Returns the ingest summary and the calibration run."""
+    from ingest.pipeline import run_ingest
+
+    prior = previous_calibration(store)
+    summary = run_ingest(source, embedder, store, options, progress=progress)
+    run = calibrate_ingested(store, embedder, home, published=summary.published, previous=prior, refit=refit)
+    return summary, run
+
+
 def ingest_json(summary: dict[str, Any], run: CalibrationRun) -> dict[str, Any]:
     """The ingest summary with the calibration: `index_version` is the version published last (the calibrated
     one), `calibration_calls` the pseudo-question embedding calls, `calibration` the fit."""

@@ -43,7 +43,7 @@ def _print_json(obj: Any) -> None:
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.factory import build_embedder, build_index_store, build_source
-    from ingest.pipeline import IngestOptions, run_ingest
+    from ingest.pipeline import IngestOptions
 
     source = build_source(settings, args.source)
     store = build_index_store(settings, args.index)
@@ -51,17 +51,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     options = IngestOptions.from_config(
         settings.ingest, index_type=settings.index.index_type, full=args.full, allow_partial=args.allow_partial
     )
-    from helpdesk.calibration import calibrate_ingested, ingest_json, previous_calibration, quiet
+    from helpdesk.calibration import ingest_and_calibrate, ingest_json, quiet
 
-    prior = previous_calibration(store)
-    summary = run_ingest(source, embedder, store, options, progress=_progress)
-    calibration = calibrate_ingested(
-        store,
-        embedder,
-        settings.home,
-        published=summary.published,
-        previous=prior,
-        refit=settings.answering.self_calibration,
+    summary, calibration = ingest_and_calibrate(
+        source, embedder, store, options, settings.home, refit=settings.answering.self_calibration, progress=_progress
     )
     for warning in summary.warnings[:20]:
         print(f"warning: {warning}", file=sys.stderr)

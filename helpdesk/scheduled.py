@@ -76,7 +76,7 @@ def run_scheduled(
     """One scheduled run; the parts can be injected (tests), the rest comes from the factory. Its metrics are
     added to `metrics`, which the entry point flushes."""
     from helpdesk.factory import build_embedder, build_index_store, build_source
-    from ingest.pipeline import IngestOptions, run_ingest
+    from ingest.pipeline import IngestOptions
 
     event = event if isinstance(event, Mapping) else {}
     rebuild, full = bool(event.get("rebuild")), bool(event.get("full"))
@@ -89,17 +89,10 @@ def run_scheduled(
         options = IngestOptions.from_config(
             settings.ingest, index_type=settings.index.index_type, full=rebuild, sweep=full and not rebuild
         )
-        from helpdesk.calibration import calibrate_ingested, ingest_json, previous_calibration
+        from helpdesk.calibration import ingest_and_calibrate, ingest_json
 
-        prior = previous_calibration(store)
-        result = run_ingest(source, embedder, store, options)
-        calibration = calibrate_ingested(
-            store,
-            embedder,
-            settings.home,
-            published=result.published,
-            previous=prior,
-            refit=settings.answering.self_calibration,
+        result, calibration = ingest_and_calibrate(
+            source, embedder, store, options, settings.home, refit=settings.answering.self_calibration
         )
     except Exception as exc:
         duration = time.monotonic() - started
