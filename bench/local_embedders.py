@@ -23,21 +23,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.question_sets import SETS
+from bench.question_sets import LATENCY_ROWS, QUALITY_ROWS, SETS
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "ingest" / "embedders" / "models"
 FOOTPRINT = {"local": ("minilm-l6-m2v", ("model2vec",)), "onnx-minilm": ("minilm-l6-onnx-int8", ("onnxruntime",))}
 ASK = "How do I reset my Okta password?"
 ROWS = (
-    ("recall@1", "recall_at_1", "{:.3f}"),
-    ("recall@5", "recall_at_5", "{:.3f}"),
-    ("MRR@10", "mrr_at_10", "{:.3f}"),
-    ("AUROC", "auroc", "{:.3f}"),
-    ("uncovered -> ticket", "uncovered_ticket_rate", "{:.3f}"),
-    ("covered -> ticket", "covered_ticket_rate", "{:.3f}"),
-    ("latency p50 (ms)", "latency_p50_ms", "{:.1f}"),
-    ("latency p95 (ms)", "latency_p95_ms", "{:.1f}"),
+    *QUALITY_ROWS,
+    *LATENCY_ROWS,
     ("ingest (s)", "ingest_s", "{:.1f}"),
     ("cold ask (s)", "cold_ask_s", "{:.2f}"),
     ("cold ask RSS (MB)", "cold_ask_rss_mb", "{:.0f}"),
