@@ -18,6 +18,8 @@ from html.entities import html5
 from html.parser import HTMLParser
 from typing import NamedTuple
 
+from core.text import BIDI_CONTROLS, CONTROLS
+
 __all__ = ["ParsedPage", "Section", "parse_storage"]
 
 
@@ -80,12 +82,7 @@ _INLINE_MACROS = {"status": "title", "jira": "key", "anchor": ""}  # name -> par
 _WS = re.compile(r"\s+")
 # Zero-width characters, bidi embeddings/overrides/isolates and control characters (but tab, newline, CR): a page
 # cannot reverse or hide the text it shows, or send escapes to a terminal.
-_INVISIBLE = str.maketrans(
-    "",
-    "",
-    "\u200b\u200c\u200d\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-    + "".join(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])),
-)
+_INVISIBLE = str.maketrans("", "", "\u200b\u200c\u200d\ufeff" + BIDI_CONTROLS + CONTROLS)
 _PLAIN_BODY_END = re.compile(r"</ac:plain-text-(?:link-)?body\s*>", re.IGNORECASE)
 _COND_COMMENT = re.compile(r"<!\[(?!CDATA\[)[^\]<>]*\]>")
 _TRUNCATED_TAG = re.compile(r"<[A-Za-z!/?]")
