@@ -183,20 +183,20 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.exceptions import InvalidQuestion
     from helpdesk.evaluation import check_gold_pages, format_misses, read_questions, worst_misses
-    from helpdesk.factory import build_assistant, build_index_store
+    from helpdesk.factory import build_assistant, served_bundle
 
     questions = read_questions(args.questions)
     rows = questions.rows
+    assistant = build_assistant(settings, args.index, with_tickets=False)  # never tickets, never email
     titles: dict[str, str] = {}
-    if settings.answering.retriever != "bedrock-kb":  # a local or S3 index: every expected page must be in it
-        pages = build_index_store(settings, args.index).load().pages
-        check_gold_pages(questions, pages)
-        titles = {page_id: page.title for page_id, page in pages.items()}
+    bundle = served_bundle(assistant.retriever)
+    if bundle is not None:  # a local or S3 index (not a knowledge base): every expected page must be in it
+        check_gold_pages(questions, bundle.pages)
+        titles = {page_id: page.title for page_id, page in bundle.pages.items()}
     try:  # fail before the work, not after it
         out = open(args.out, "w", encoding="utf-8")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
-    assistant = build_assistant(settings, args.index, with_tickets=False)  # never tickets, never email
     results = []
     with out:
         for row in rows:

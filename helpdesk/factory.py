@@ -23,6 +23,7 @@ from ingest.sources.base import KnowledgeSource
 
 if TYPE_CHECKING:  # typing only: retrieval brings numpy, kept off the Slack ack path
     from assistant.retrieval import Retriever
+    from index_store.format import IndexBundle
 
 
 def build_embedder(settings: Settings, *, for_queries: bool = False) -> Embedder:
@@ -202,6 +203,15 @@ def build_assistant(
         max_question_chars=settings.answering.max_question_chars,
         source_token_budget=settings.answering.source_token_budget,
     )
+
+
+def served_bundle(retriever: Retriever) -> IndexBundle | None:
+    """The index a retriever built by `build_assistant` serves (through a reranker too); None for a knowledge base."""
+    from assistant.rerank import RerankingRetriever
+    from assistant.retrieval import RefreshingRetriever
+
+    base = retriever.base if isinstance(retriever, RerankingRetriever) else retriever
+    return base.bundle if isinstance(base, RefreshingRetriever) else None
 
 
 def _index_gate(retriever: Retriever, choose: Callable[[Mapping[str, Any] | None], ConfidenceGate]) -> ConfidenceGate:
