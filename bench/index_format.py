@@ -8,7 +8,8 @@ and the extractive answerer, on a synthetic export of N pages made from the samp
 
 - `helpdesk ingest` full, then again unchanged (wall, peak RSS);
 - cold `helpdesk ask` over the sample index and over the N-page index (median of 3, wall and peak RSS);
-- building the lexical side alone from the index's chunks (format 2: the docstore with its FTS5 index);
+- building the lexical side alone from the index's chunks (format 3: the tantivy index; format 2: the docstore
+  with its FTS5 index);
 - hybrid retrieval latency over the questions of both question sets (in one process, after a warm-up).
 
 `--root` measures another checkout (a tree of format 1, for the comparison in docs/decisions/0013) with this
@@ -46,7 +47,11 @@ store = build_index_store(s, {index!r})
 bundle = store.load()
 chunks = list(bundle.chunks)
 t = time.perf_counter()
-if fmt.DOCSTORE_FILE.endswith(".sqlite"):
+if getattr(fmt, "LEXICAL_FILE", None):
+    from index_store.tantivy_index import lexical_bytes
+    lexical_bytes(chunks)
+    what = "lexical.tantivy (tantivy index, packed)"
+elif fmt.DOCSTORE_FILE.endswith(".sqlite"):
     import pathlib, tempfile
     from index_store.docstore import write_docstore
     out = pathlib.Path(tempfile.mkdtemp()) / "d.sqlite"

@@ -1,4 +1,4 @@
-"""BM25 column weights (title, heading, body) of index format 2, measured on both question sets.
+"""BM25 column weights (title, heading, body) of index format 2 (FTS5), measured on both question sets.
 
     .venv/bin/python -m bench.lexical_weights [--weights 1,1,1 2,1,1 ...]
 
@@ -6,7 +6,9 @@ Each set (the sample space and the transfer set) is ingested once with the local
 folder; then, for each weight triple, every question is retrieved (the hybrid retriever, as `helpdesk ask` does)
 and the table shows recall@1, recall@5 and MRR@10 over the covered questions, the same on the questions of one or
 two words, and recall@1 of the BM25 list alone. A triple is adopted only if it helps one set without hurting the
-other (docs/decisions/0013). Nothing here asserts.
+other (docs/decisions/0013). Format 3 (tantivy) writes the title tokens twice, the 2,1,1 chosen here
+(`index_store.tantivy_index.TITLE_WEIGHT`); this script builds the format-2 FTS5 file beside each index to compare
+weights at query time. Nothing here asserts.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.retrieval import HybridRetriever
     from helpdesk.factory import build_embedder
     from helpdesk.settings import Settings
+    from index_store.docstore import Docstore, FtsLexical, write_docstore
     from index_store.local import LocalIndexStore
     from ingest.pipeline import run_ingest
     from ingest.sources.export import ExportSource
@@ -72,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
             store = LocalIndexStore(Path(tmp) / name)
             run_ingest(ExportSource(export), embedder, store)
             bundle = store.load()
+            fts = Path(tmp) / f"{name}-fts5.sqlite"
+            write_docstore(fts, bundle.chunks, (bundle.pages[p] for p in sorted(bundle.pages)), fts5=True)
+            bundle.lexical = FtsLexical(Docstore(fts))
             retriever = HybridRetriever(bundle, build_embedder(settings, for_queries=True))
             questions = [json.loads(x) for x in qfile.read_text().splitlines() if x.strip()]
             results[name] = [metrics(retriever, bundle, questions, w) for w in triples]

@@ -1,8 +1,10 @@
-"""Chunks, pages and the lexical index of a version in one SQLite file (`docstore.sqlite`), opened, not loaded.
+"""Chunks and pages of a version in one SQLite file (`docstore.sqlite`), opened, not loaded.
 
 - `chunks`: one row per chunk, `rowid` = the chunk's position (the FAISS id); its text is read only for the
   rows a query asks for;
 - `pages`: the page table (id, title, url, version, content hash, space, labels);
+- format 2 only (schema `helpdesk-docstore-2`; format 3 keeps its lexical index in `lexical.tantivy`,
+  `index_store.tantivy_index`):
 - `lexical`: an FTS5 table, contentless (the text lives once, in `chunks`), with three columns (`title`: breadcrumb
   and title; `heading`; `body`), each holding the tokens `index_store.lexical.tokenize` makes, so a query matches
   exactly the terms format 1 matched; `bm25()` ranks with a weight per column (docs/decisions/0013);
@@ -25,14 +27,15 @@ from typing import Any, overload
 
 from index_store.lexical import tokenize
 
-SCHEMA = "helpdesk-docstore-2"
+SCHEMA = "helpdesk-docstore-3"  # no lexical tables: format 3 keeps them in `lexical.tantivy`
+SCHEMA_FTS5 = "helpdesk-docstore-2"  # format 2: with the FTS5 lexical index (read, and written for tests)
 K1 = 1.2  # FTS5's bm25() constants
 B = 0.75
 DEFAULT_WEIGHTS = (2.0, 1.0, 1.0)  # title, heading, body: bench.lexical_weights, docs/decisions/0013
 MMAP_BYTES = 1 << 30
 _CHUNK_COLUMNS = "chunk_id, content_hash, page_id, ordinal, title, url, breadcrumb, heading, body"
 
-_SCHEMA_SQL = f"""
+_SCHEMA_SQL = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE pages (
     page_id TEXT PRIMARY KEY, title TEXT NOT NULL, url TEXT NOT NULL, version INTEGER NOT NULL,
@@ -43,11 +46,12 @@ CREATE TABLE chunks (
     ordinal INTEGER NOT NULL, title TEXT NOT NULL, url TEXT NOT NULL, breadcrumb TEXT NOT NULL, heading TEXT NOT NULL,
     body TEXT NOT NULL
 );
+"""
+_FTS5_SQL = """
 CREATE VIRTUAL TABLE lexical USING fts5(
     title, heading, body, content='', tokenize="unicode61 remove_diacritics 0 tokenchars '-'"
 );
 CREATE VIRTUAL TABLE lexical_vocab USING fts5vocab(lexical, 'row');
-INSERT INTO meta VALUES ('schema', '{SCHEMA}');
 """
 
 
@@ -74,13 +78,16 @@ def bm25_idf(n_docs: int, df: int) -> float:
 
 
 class DocstoreWriter:
-    """Writes a new docstore file row by row: chunks in FAISS order, pages in any order."""
+    """Writes a new docstore file row by row: chunks in FAISS order, pages in any order. `fts5=True` writes the
+    format-2 file, with its FTS5 lexical index."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, fts5: bool = False) -> None:
         self.path = path
+        self.fts5 = fts5
         self.conn = sqlite3.connect(path, isolation_level=None)
         self.conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=8192;")
-        self.conn.executescript(_SCHEMA_SQL)
+        self.conn.executescript(_SCHEMA_SQL + (_FTS5_SQL if fts5 else ""))
+        self.conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_FTS5 if fts5 else SCHEMA,))
         self.conn.execute("BEGIN")
         self.chunks = 0
         self.pages = 0
@@ -94,9 +101,11 @@ class DocstoreWriter:
             rows.append(
                 (row, c.chunk_id, c.content_hash, c.page_id, c.ordinal, c.title, c.url, crumbs, c.heading, c.body)
             )
-            lex.append((row, *lexical_columns(c.breadcrumb, c.title, c.heading, c.body)))
+            if self.fts5:
+                lex.append((row, *lexical_columns(c.breadcrumb, c.title, c.heading, c.body)))
         self.conn.executemany(f"INSERT INTO chunks (row, {_CHUNK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
-        self.conn.executemany("INSERT INTO lexical (rowid, title, heading, body) VALUES (?,?,?,?)", lex)
+        if lex:
+            self.conn.executemany("INSERT INTO lexical (rowid, title, heading, body) VALUES (?,?,?,?)", lex)
 
     def add_pages(self, pages: Iterable[Any]) -> None:
         rows = [
@@ -110,13 +119,16 @@ class DocstoreWriter:
         self.conn.executemany(
             "INSERT INTO meta VALUES (?, ?)", [("chunk_count", str(self.chunks)), ("page_count", str(self.pages))]
         )
-        self.conn.execute("INSERT INTO lexical (lexical) VALUES ('optimize')")
+        if self.fts5:
+            self.conn.execute("INSERT INTO lexical (lexical) VALUES ('optimize')")
         self.conn.execute("COMMIT")
         self.conn.close()
 
 
-def write_docstore(path: Path, chunks: Iterable[Any], pages: Iterable[Any], batch: int = 2000) -> None:
-    writer = DocstoreWriter(path)
+def write_docstore(
+    path: Path, chunks: Iterable[Any], pages: Iterable[Any], batch: int = 2000, *, fts5: bool = False
+) -> None:
+    writer = DocstoreWriter(path, fts5=fts5)
     try:
         pending: list[Any] = []
         for chunk in chunks:
@@ -144,14 +156,19 @@ class Docstore:
             self.conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
             self.conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
             meta = dict(self.conn.execute("SELECT key, value FROM meta"))
-            if meta.get("schema") != SCHEMA:
+            if meta.get("schema") not in (SCHEMA, SCHEMA_FTS5):
                 raise ValueError(f"docstore schema is {meta.get('schema')!r}, not {SCHEMA!r}")
+            self.has_fts5 = meta["schema"] == SCHEMA_FTS5
             self.chunk_count = int(meta["chunk_count"])
             self.page_count = int(meta["page_count"])
             (rows,) = self.conn.execute("SELECT max(row) + 1 FROM chunks").fetchone() or (0,)
             if (rows or 0) != self.chunk_count:
                 raise ValueError("docstore chunk rows do not match its count")
-            self.conn.execute("SELECT count(*) FROM lexical_vocab WHERE term = ''").fetchone()
+            (pages,) = self.conn.execute("SELECT count(*) FROM pages").fetchone()
+            if pages != self.page_count:
+                raise ValueError("docstore page rows do not match its count")
+            if self.has_fts5:
+                self.conn.execute("SELECT count(*) FROM lexical_vocab WHERE term = ''").fetchone()
         except (sqlite3.Error, KeyError) as exc:
             raise ValueError(f"not a readable docstore: {exc}") from exc
 

@@ -1,14 +1,19 @@
-"""The on-disk index format (version 2) and its encode/decode. No pickle anywhere.
+"""The on-disk index format (version 3) and its encode/decode. No pickle anywhere.
 
 A version is a set of files plus `manifest.json`:
 
 - `faiss.index`: `faiss.serialize_index` bytes (inner product over L2-normalised vectors);
-- `docstore.sqlite`: chunks (text, page, title, breadcrumb, heading, url), pages (version, content hash) and the
-  FTS5 lexical index, in one SQLite file that readers open in place (`index_store.docstore`, decision 0013);
+- `docstore.sqlite`: chunks (text, page, title, breadcrumb, heading, url) and pages (version, content hash), in
+  one SQLite file that readers open in place (`index_store.docstore`, decision 0013);
+- `lexical.tantivy`: the BM25 index, a tantivy index packed in one file (`index_store.tantivy_index`, decision
+  0016);
 - `embeddings.npy`: the float32 vectors, aligned with the chunks: the embedding cache that lets a re-ingest
   reuse unchanged chunks (readers that only answer do not load it);
 - `manifest.json`: format version, embedder id and dimension, counts, and the sha256 and size of every file;
   optionally `calibration`, the confidence gate fitted on this index (checked by its reader, `assistant.confidence`).
+
+Format 2 (the release before: no `lexical.tantivy`, the FTS5 index inside `docstore.sqlite`) is still read, so
+an index published by it keeps serving until the next ingest writes format 3. Format 1 is refused.
 """
 
 from __future__ import annotations
@@ -31,15 +36,25 @@ import numpy as np
 from index_store.docstore import DEFAULT_WEIGHTS, ChunkTable, Docstore, FtsLexical, PageTable, write_docstore
 from index_store.exceptions import EmbedderMismatch, IndexCorrupt
 from index_store.lexical import LexicalIndex
+from index_store.tantivy_index import TantivyLexical, lexical_bytes, unpacked
 
 FORMAT_NAME = "helpdesk-index"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (2, 3)
 MANIFEST = "manifest.json"
 FAISS_FILE = "faiss.index"
 DOCSTORE_FILE = "docstore.sqlite"
+LEXICAL_FILE = "lexical.tantivy"
 EMBEDDINGS_FILE = "embeddings.npy"
-DATA_FILES = (FAISS_FILE, DOCSTORE_FILE, EMBEDDINGS_FILE)
-READER_FILES = (FAISS_FILE, DOCSTORE_FILE)
+DATA_FILES = (FAISS_FILE, DOCSTORE_FILE, LEXICAL_FILE, EMBEDDINGS_FILE)
+READER_FILES = (FAISS_FILE, DOCSTORE_FILE, LEXICAL_FILE)
+
+
+def reader_files(manifest: Mapping[str, Any]) -> tuple[str, ...]:
+    """The files a reader opens for this (parsed) manifest: format 2 has no lexical file of its own."""
+    if manifest.get("format_version") == 2:
+        return (FAISS_FILE, DOCSTORE_FILE)
+    return READER_FILES
 
 
 def chunk_header(breadcrumb: Sequence[str], title: str, heading: str) -> str:
@@ -136,7 +151,7 @@ class IndexBundle:
     chunks: Sequence[Chunk]
     pages: Mapping[str, StoredPage]
     index: Any  # faiss.Index
-    lexical: LexicalIndex | FtsLexical | None  # None in a bundle ingest builds: the docstore indexes it on write
+    lexical: LexicalIndex | FtsLexical | TantivyLexical | None  # None in a bundle ingest builds: built on write
     embeddings: np.ndarray | None = None
     version: str = ""
     created_at: str = ""
@@ -183,6 +198,7 @@ def encode_bundle(bundle: IndexBundle) -> dict[str, bytes]:
     files = {
         FAISS_FILE: faiss.serialize_index(bundle.index).tobytes(),
         DOCSTORE_FILE: docstore_bytes(bundle.chunks, bundle.pages),
+        LEXICAL_FILE: lexical_bytes(bundle.chunks),
         EMBEDDINGS_FILE: emb.getvalue(),
     }
     manifest = {
@@ -215,13 +231,13 @@ def parse_manifest(data: bytes, where: str) -> dict[str, Any]:
             f"index at {where} has format version 1, written by an older release; this build reads version "
             f"{FORMAT_VERSION}. Re-run `helpdesk ingest`: it rebuilds the index in the new format."
         )
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READABLE_VERSIONS:
         raise IndexCorrupt(
             f"index at {where} has format version {manifest.get('format_version')!r}; this build reads "
-            f"version {FORMAT_VERSION}. Re-run `helpdesk ingest --full`."
+            f"versions {' and '.join(map(str, READABLE_VERSIONS))}. Re-run `helpdesk ingest --full`."
         )
     files = manifest.get("files")
-    if not isinstance(files, dict) or any(name not in files for name in READER_FILES):
+    if not isinstance(files, dict) or any(name not in files for name in reader_files(manifest)):
         raise IndexCorrupt(f"index manifest at {where} does not list every file")
     for name, entry in files.items():
         if not (
@@ -282,7 +298,15 @@ def decode_bundle(
         docstore = Docstore(docstore_path, weights=lexical_weights)
         chunks = ChunkTable(docstore, Chunk)
         pages = PageTable(docstore, StoredPage)
-        lexical = FtsLexical(docstore)
+        lexical: FtsLexical | TantivyLexical
+        if manifest.get("format_version") == 2:
+            lexical = FtsLexical(docstore)
+        else:
+            archive = files[LEXICAL_FILE]
+            if not isinstance(archive, Path):
+                raise TypeError("the lexical index is opened from a file, not from bytes")
+            folder = unpacked(archive, str(manifest["files"][LEXICAL_FILE]["sha256"]))
+            lexical = TantivyLexical(folder, docstore.chunk_count)
         faiss_data = files[FAISS_FILE]
         raw = faiss_data.read_bytes() if isinstance(faiss_data, Path) else faiss_data
         index = faiss.deserialize_index(np.frombuffer(raw, dtype=np.uint8))

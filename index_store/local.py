@@ -22,11 +22,11 @@ from index_store.format import (
     DATA_FILES,
     EMBEDDINGS_FILE,
     MANIFEST,
-    READER_FILES,
     IndexBundle,
     decode_bundle,
     encode_bundle,
     parse_manifest,
+    reader_files,
     verify_path,
     write_stamp,
 )
@@ -112,7 +112,7 @@ class LocalIndexStore:
             manifest = parse_manifest((folder / MANIFEST).read_bytes(), where)
         except FileNotFoundError as exc:
             raise IndexCorrupt(f"index at {where} has no {MANIFEST}") from exc
-        names = READER_FILES + ((EMBEDDINGS_FILE,) if with_embeddings else ())
+        names = reader_files(manifest) + ((EMBEDDINGS_FILE,) if with_embeddings else ())
         files: dict[str, bytes | Path] = {name: verify_path(manifest, name, folder / name, where) for name in names}
         return decode_bundle(manifest, files, where)
 

@@ -43,11 +43,11 @@ from index_store.format import (
     DATA_FILES,
     EMBEDDINGS_FILE,
     MANIFEST,
-    READER_FILES,
     IndexBundle,
     decode_bundle,
     encode_bundle,
     parse_manifest,
+    reader_files,
     verify_path,
 )
 
@@ -292,7 +292,7 @@ class S3IndexStore:
                 raise IndexCorrupt(f"index at {where}: {MANIFEST} does not match the pointer (modified or truncated)")
 
         manifest = parse_manifest(self._file(version, MANIFEST, manifest_matches, where), where)
-        names = READER_FILES + ((EMBEDDINGS_FILE,) if with_embeddings else ())
+        names = reader_files(manifest) + ((EMBEDDINGS_FILE,) if with_embeddings else ())
 
         def one(name: str) -> tuple[str, bytes | Path]:
             return name, self._file_path(version, name, manifest, where)
@@ -377,7 +377,8 @@ class S3IndexStore:
             where = f"{folder} (cached {self.location}/versions/{version})"
             try:
                 manifest = parse_manifest((folder / MANIFEST).read_bytes(), where)
-                files: dict[str, bytes | Path] = {n: verify_path(manifest, n, folder / n, where) for n in READER_FILES}
+                names = reader_files(manifest)
+                files: dict[str, bytes | Path] = {n: verify_path(manifest, n, folder / n, where) for n in names}
                 return decode_bundle(manifest, files, where)
             except (OSError, IndexCorrupt):
                 continue

@@ -9,6 +9,7 @@ from index_store.exceptions import EmbedderMismatch, IndexCorrupt, IndexNotFound
 from index_store.format import (
     DOCSTORE_FILE,
     FAISS_FILE,
+    LEXICAL_FILE,
     MANIFEST,
     Chunk,
     IndexBundle,
@@ -73,7 +74,7 @@ def test_missing_index_is_not_found(tmp_path: Path) -> None:
         LocalIndexStore(tmp_path / "empty").load()
 
 
-@pytest.mark.parametrize("victim", [FAISS_FILE, DOCSTORE_FILE])
+@pytest.mark.parametrize("victim", [FAISS_FILE, DOCSTORE_FILE, LEXICAL_FILE])
 def test_flipped_byte_is_refused(tmp_path: Path, victim: str) -> None:
     store = LocalIndexStore(tmp_path)
     version = store.publish(make_bundle())
@@ -204,6 +205,42 @@ def test_a_format_1_index_is_refused_and_the_next_ingest_rebuilds_it(tmp_path: P
     summary = run_ingest(ExportSource(export), HashEmbedder(dimension=8, embedder_id="test/emb"), store)
     assert summary.published and any("format version 1" in w for w in summary.warnings)
     assert [c.page_id for c in store.load().chunks] == ["1"]
+
+
+def test_a_format_2_index_keeps_serving_until_the_next_ingest_writes_format_3(tmp_path: Path) -> None:
+    """An index published by the release before (its BM25 index in FTS5 inside the docstore, no lexical file) is
+    read as it is, with the same answers, and the next ingest replaces it with format 3."""
+    import hashlib
+
+    from support import HashEmbedder, page_object, write_export
+
+    from index_store.docstore import write_docstore
+    from ingest.pipeline import run_ingest
+    from ingest.sources.export import ExportSource
+
+    store = LocalIndexStore(tmp_path / "idx")
+    bundle = make_bundle()
+    version = store.publish(bundle)
+    folder = tmp_path / "idx" / "versions" / version
+    expected = store.load().lexical.search("text 3", 5)
+    (folder / LEXICAL_FILE).unlink()
+    (folder / DOCSTORE_FILE).unlink()
+    write_docstore(folder / DOCSTORE_FILE, bundle.chunks, bundle.pages.values(), fts5=True)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["format_version"] = 2
+    del manifest["files"][LEXICAL_FILE]
+    data = (folder / DOCSTORE_FILE).read_bytes()
+    manifest["files"][DOCSTORE_FILE] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+
+    old = store.load()
+    assert old.chunks == bundle.chunks and type(old.lexical).__name__ == "FtsLexical"
+    assert old.lexical.search("text 3", 5)[0][0] == expected[0][0] == 3
+    export = write_export(tmp_path / "e", [page_object("1", "VPN", "<p>Install GlobalProtect.</p>")])
+    assert run_ingest(ExportSource(export), HashEmbedder(dimension=8, embedder_id="test/emb"), store).published
+    new = store.load()
+    assert type(new.lexical).__name__ == "TantivyLexical" and new.lexical.search("globalprotect", 5)[0][0] == 0
+    assert json.loads((tmp_path / "idx" / "versions" / new.version / MANIFEST).read_text())["format_version"] == 3
 
 
 def test_a_docstore_rewritten_after_its_check_is_hashed_again(tmp_path: Path) -> None:

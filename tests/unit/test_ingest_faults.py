@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
 import sqlite3
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -208,13 +210,41 @@ def _docstore_junk(folder: Path) -> list[tuple[str, bytes]]:
         ("docstore.sqlite", _empty_sqlite(folder)),
         ("docstore.sqlite", _edited_docstore(folder, "DELETE FROM chunks WHERE row = (SELECT max(row) FROM chunks)")),
         ("docstore.sqlite", _edited_docstore(folder, "UPDATE meta SET value = 'other' WHERE key = 'schema'")),
-        ("docstore.sqlite", _edited_docstore(folder, "DROP TABLE lexical_vocab", "DROP TABLE lexical")),
+        ("docstore.sqlite", _edited_docstore(folder, "DROP TABLE pages")),
         ("docstore.sqlite", good[: len(good) // 2]),
     ]
 
 
-@pytest.mark.parametrize("case", range(6))
-def test_a_checksum_valid_but_broken_docstore_is_corrupt(
+def _zip(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def _lexical_junk(folder: Path) -> list[tuple[str, bytes]]:
+    """Lexical files that pass their checksum but are not the lexical index of this version."""
+    good = (folder / "lexical.tantivy").read_bytes()
+    with zipfile.ZipFile(folder / "lexical.tantivy") as archive:
+        members = {i.filename: archive.read(i) for i in archive.infolist()}
+    segment = next(n for n in members if n.endswith(".idx"))
+    return [
+        ("lexical.tantivy", b"PK\x03\x04" + b"\x00" * 100),
+        ("lexical.tantivy", good[: len(good) // 2]),
+        ("lexical.tantivy", _zip({"meta.json": b"{}"})),
+        ("lexical.tantivy", _zip({"../meta.json": members["meta.json"]})),
+        ("lexical.tantivy", _zip({k: v for k, v in members.items() if k != segment})),
+        ("lexical.tantivy", _zip({**members, segment: members[segment][:10]})),
+    ]
+
+
+def _broken_files(folder: Path) -> list[tuple[str, bytes]]:
+    return _docstore_junk(folder) + _lexical_junk(folder)
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_a_checksum_valid_but_broken_docstore_or_lexical_file_is_corrupt(
     tmp_path: Path, case: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     folder, store, first = published(tmp_path)
@@ -222,7 +252,7 @@ def test_a_checksum_valid_but_broken_docstore_is_corrupt(
     retriever = RefreshingRetriever(store, HashEmbedder(), refresh_seconds=1, clock=clock)
     write_export(folder, [*PAGES, page_object("9", "Badges", "<p>Badge office hours.</p>")])
     second = ingest(folder, store).index_version
-    name, data = _docstore_junk(tmp_path / "idx" / "versions" / second)[case]
+    name, data = _broken_files(tmp_path / "idx" / "versions" / second)[case]
     rewrite_with_checksum(tmp_path / "idx" / "versions" / second, name, data)
     with pytest.raises(IndexCorrupt):
         LocalIndexStore(tmp_path / "idx").load()

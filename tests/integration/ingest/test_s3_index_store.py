@@ -86,7 +86,15 @@ def test_publish_writes_a_version_then_the_pointer_and_readers_load_it(bucket: s
     assert bundle.version == s.index_version and bundle.embeddings is None and bundle.index_type == "sq8"
     assert len(bundle.chunks) == 4 and reader.current_version() == s.index_version
     cached = reader.cache_root / s.index_version
-    assert {p.name for p in cached.iterdir() if not p.name.startswith(".verified-")} == {*READER_FILES, "manifest.json"}
+    assert {p.name for p in cached.iterdir() if p.is_file() and not p.name.startswith(".")} == {
+        *READER_FILES,
+        "manifest.json",
+    }
+    assert [p.name for p in cached.iterdir() if p.is_dir()] == [f".lexical-{manifest_sha(cached, 'lexical.tantivy')}"]
+
+
+def manifest_sha(folder: Path, name: str) -> str:
+    return json.loads((folder / "manifest.json").read_text())["files"][name]["sha256"][:24]
 
 
 def test_incremental_run_reads_the_embedding_cache_from_s3(bucket: str, tmp_path: Path) -> None:
