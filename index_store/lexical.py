@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -29,14 +30,15 @@ def _stem(token: str) -> str:
     return token
 
 
+@lru_cache(maxsize=1 << 17)
+def _term(token: str) -> str:
+    """The index term of one lowercased word ("" for a stopword); cached, since a corpus repeats its words."""
+    return "" if token in STOPWORDS else _stem(token.replace("'", ""))
+
+
 def tokenize(text: str) -> list[str]:
     """Lowercased word tokens without stopwords, lightly stemmed ("printers" -> "printer")."""
-    out = []
-    for tok in _TOKEN.findall(text.lower()):
-        if tok in STOPWORDS:
-            continue
-        out.append(_stem(tok.replace("'", "")))
-    return out
+    return [t for t in map(_term, _TOKEN.findall(text.lower())) if t]
 
 
 @dataclass
