@@ -1,10 +1,11 @@
 """Which retrieval features separate covered from uncovered questions on both question sets, and transfer.
 
     .venv/bin/python -m bench.gate_features [--l2 1.0] [--target-covered 0.05] [--dump F.json | --load F.json]
-        [--sets name,name,... ...]
+        [--sets name,name,... ...] [--search]
 
 `--dump` keeps every question's features (one retrieval per question) so `--load` re-runs the comparison without
-indexing or retrieving again; `--sets` adds feature sets to the candidates.
+indexing or retrieving again; `--sets` adds feature sets to the candidates; `--search` also tries the shipped pair
+plus every one or two candidates (`search`).
 
 Both sets (the sample space and the transfer set, as `bench.question_sets` names them) are indexed fresh in a
 temporary folder with the settings of the environment (the local embedder by default), and every question is
@@ -32,6 +33,7 @@ import json
 import math
 import tempfile
 from collections.abc import Mapping, Sequence
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -371,6 +373,40 @@ def report(
     return lines
 
 
+def search(data: Mapping[str, list[dict[str, Any]]], target: float) -> list[str]:
+    """The shipped pair plus any one or two candidates (L2 1 or 3, the sample's rows counted 1 to 3 times in the
+    pooled fit): the sets that beat the shipped pair cross-set in both directions (AUROC and uncovered->ticket at
+    the test set's own threshold) and have a joint threshold, best transfer uncovered->ticket first."""
+    a, b = "sample", "transfer"
+    shipped = ("dense_top", "lexical_match")
+    extras = [k for k in data[a][0] if k not in ("id", "covered", *shipped)]
+    base_ma, base_mb = matrix(data[a], shipped), matrix(data[b], shipped)
+    base_ab, base_ba = cross(base_ma, base_mb, 1.0, target), cross(base_mb, base_ma, 1.0, target)
+    found = []
+    passed: set[tuple[str, ...]] = set()
+    for k in (1, 2):
+        for extra in combinations(extras, k):
+            names = (*shipped, *extra)
+            ma, mb = matrix(data[a], names), matrix(data[b], names)
+            for l2 in (1.0, 3.0):
+                ab, ba = cross(ma, mb, l2, target), cross(mb, ma, l2, target)
+                if not (ab[0] > base_ab[0] and ab[3] > base_ab[3] and ba[0] > base_ba[0] and ba[3] > base_ba[3]):
+                    continue
+                passed.add(names)
+                for rep in (1, 2, 3):
+                    w = fit_raw(np.vstack([ma[0]] * rep + [mb[0]]), np.r_[np.tile(ma[1], rep), mb[1]], l2)
+                    joint = joint_threshold(predict(w, ma[0]), ma[1], predict(w, mb[0]), mb[1], target)
+                    if joint:
+                        found.append((joint[4], f"{' + '.join(names)} (L2 {l2}, sample x{rep}): joint {joint}"))
+    found.sort(key=lambda f: -f[0])
+    head = (
+        f"\nsearch: shipped pair + 1 or 2 candidates beating it cross-set both ways ({a}->{b} AUROC "
+        f"{base_ab[0]:.3f}, own {base_ab[3]:.3f}; {b}->{a} {base_ba[0]:.3f}, {base_ba[3]:.3f}): {len(passed)} sets; "
+        f"of their fits, with a joint threshold: {len(found)}"
+    )
+    return [head, *(f"  {line}" for _, line in found[:20])]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--l2", type=float, default=1.0)
@@ -378,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dump", help="write every question's features to this JSON file")
     ap.add_argument("--load", help="read the features from a --dump file instead of retrieving")
     ap.add_argument("--sets", nargs="*", help="extra feature sets to compare, each comma-separated")
+    ap.add_argument("--search", action="store_true", help="also search the shipped pair plus 1 or 2 candidates")
     args = ap.parse_args(argv)
     if args.load:
         data = json.loads(Path(args.load).read_text())
@@ -389,6 +426,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.dump).write_text(json.dumps(data))
     candidates = [*CANDIDATES, *(tuple(s.split(",")) for s in args.sets or ())]
     print("\n".join(report(data, candidates, args.l2, args.target_covered)))
+    if args.search:
+        print("\n".join(search(data, args.target_covered)))
     return 0
 
 
