@@ -6,7 +6,7 @@ A version is a set of files plus `manifest.json`:
 - `docstore.sqlite`: chunks (text, page, title, breadcrumb, heading, url) and pages (version, content hash), in
   one SQLite file that readers open in place (`index_store.docstore`, decision 0013);
 - `lexical.tantivy`: the BM25 index, a tantivy index packed in one file (`index_store.tantivy_index`, decision
-  0016);
+  0017);
 - `embeddings.npy`: the float32 vectors, aligned with the chunks: the embedding cache that lets a re-ingest
   reuse unchanged chunks (readers that only answer do not load it);
 - `manifest.json`: format version, embedder id and dimension, counts, and the sha256 and size of every file;

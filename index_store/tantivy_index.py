@@ -2,7 +2,7 @@
 
 tantivy is a search engine (a Rust library, its Python binding on PyPI) with BM25 and block-max WAND: a top-k
 query skips the postings that cannot reach the k-th score, so its cost grows with the results asked for, not with
-the rows that match (docs/decisions/0016 has the measurements against SQLite FTS5, format 2).
+the rows that match (docs/decisions/0017 has the measurements against SQLite FTS5, format 2).
 
 - One text field of the tokens `index_store.lexical.tokenize` makes (the engine splits on whitespace only), so a
   query matches exactly the terms formats 1 and 2 matched. The title and breadcrumb tokens are written

@@ -41,7 +41,7 @@ def test_recall_at_1_and_mrr_after_page_level_fusion(results) -> None:
 
 def test_uncovered_questions_become_tickets(results) -> None:
     rows, out = results
-    m = eval_metrics(rows, out)  # measured: 0.921 and 0.076 (0.868 and 0.203 with the dense_top-only gate)
+    m = eval_metrics(rows, out)  # measured: 0.921 and 0.085 (0.868 and 0.203 with the dense_top-only gate)
     assert m["uncovered_ticket_rate"] >= 0.89
     assert m["covered_ticket_rate"] <= 0.09
     assert m["auroc"] >= 0.95  # 0.968 (0.888 before)
