@@ -73,7 +73,7 @@ CANDIDATES: tuple[tuple[str, ...], ...] = (
     ),
 )
 # Today's sample figures with the shipped gate (bench.question_sets): a change must keep both on the sample
-SAMPLE_COVERED, SAMPLE_UNCOVERED = 0.0933, 0.947
+SAMPLE_COVERED, SAMPLE_UNCOVERED = 0.085, 0.947
 
 
 def page_terms(result: RetrievalResult, i: int) -> set[str]:
