@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.index_s3 [--chunks 100000]
 
-A whole index (SQ8, d=256: FAISS + docstore.sqlite with its FTS5 index + embeddings) of N chunks published with
+A whole index (SQ8, d=256: FAISS + docstore.sqlite + lexical.tantivy + embeddings) of N chunks published with
    S3IndexStore to moto's server on 127.0.0.1, then loaded by a fresh process with an empty cache, as a cold Lambda
    would: time to the FAISS index (GET + sha256 + deserialise), time to the whole reader bundle, RSS, and hybrid
    query latency.

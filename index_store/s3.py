@@ -49,6 +49,7 @@ from index_store.format import (
     parse_manifest,
     reader_files,
     verify_path,
+    write_stamp,
 )
 
 if TYPE_CHECKING:
@@ -317,11 +318,13 @@ class S3IndexStore:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.")
         except OSError as exc:
             raise IndexStoreError(f"cannot write the index cache {path.parent}: {exc.strerror or exc}") from exc
+        digest = hashlib.sha256()  # hashed as it arrives, overlapping the other files' downloads
         try:
             with os.fdopen(fd, "wb") as fh:
                 try:
                     body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
                     for block in body.iter_chunks(1 << 20):
+                        digest.update(block)
                         fh.write(block)
                 except ClientError as exc:
                     if error_code(exc) in ("NoSuchKey", "404"):
@@ -336,6 +339,8 @@ class S3IndexStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        if digest.hexdigest() == manifest["files"][name].get("sha256"):
+            write_stamp(path, digest.hexdigest())  # verify_path then checks the size and identity, not the hash
         return verify_path(manifest, name, path, where)
 
     def _file(self, version: str, name: str, check: Callable[[bytes], object], where: str) -> bytes:
