@@ -54,7 +54,7 @@ def build_bundle(n: int, d: int):  # type: ignore[no-untyped-def]
             )
         )
         pages[pid] = StoredPage(pid, f"Page {pid}", f"https://wiki/{pid}", 1, f"{i:064x}", "IT")
-    print(f"(bundle of {n:,} chunks built; the docstore and its FTS5 index are written when it is encoded)")
+    print(f"(bundle of {n:,} chunks built; the docstore and the lexical index are written when it is encoded)")
     return IndexBundle(
         embedder_id="bedrock/amazon.titan-embed-text-v2:0",
         dimension=d,
@@ -147,7 +147,7 @@ def s3_cold_load(n: int) -> None:
         bundle = build_bundle(n, 256)
         started = time.perf_counter()
         sizes = {name: len(data) for name, data in encode_bundle(bundle).items()}
-        print(f"encode (FAISS, docstore with its FTS5 index, embeddings): {time.perf_counter() - started:.1f}s")
+        print(f"encode (FAISS, docstore, lexical index, embeddings): {time.perf_counter() - started:.1f}s")
         print("files: " + ", ".join(f"{k} {v / 1e6:.1f}MB" for k, v in sizes.items()))
         location = "s3://bench-index/kb"
         started = time.perf_counter()

@@ -143,7 +143,7 @@ class StoredPage:
 @dataclass
 class IndexBundle:
     """An index: built in memory by ingest, or opened from a version (`chunks` and `pages` then read their rows
-    from the docstore file on demand, `lexical` is its FTS5 index). `embeddings` is None when loaded for answering
+    from the docstore file on demand, `lexical` the tantivy index, or a format-2 docstore's FTS5 table). `embeddings` is None when loaded for answering
     only."""
 
     embedder_id: str
