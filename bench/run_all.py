@@ -33,6 +33,7 @@ BENCHES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("index_recall", ()),
     ("kb_gate", ()),
     ("question_sets", ()),
+    ("gate_features", ()),
     ("local_embedders", ("--sets", "sample")),
     ("embedder_client", ("--runs", "2")),
     ("slack_ack", ("--events", "200")),
