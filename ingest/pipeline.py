@@ -64,6 +64,7 @@ _EXTRA_FIELDS = (
     "listing",
     "deletion_sweep",
 )
+_VECTOR_BATCH = 8192  # reused vectors copied at a time into the new matrix
 _METERED_FIELDS = ("embed_calls", "embed_input_tokens", "embed_retries", "embed_throttles", "source_calls")
 
 
@@ -140,11 +141,23 @@ class IngestOptions:
 
 @dataclass
 class _Entry:
-    """One page as it goes into the new index."""
+    """One page as it goes into the new index: the chunks made for it this run, or the rows it is carried over
+    with. Rows (`rows`, and `reuse` for a made chunk whose content hash the earlier index has) are positions in
+    `source`, read only when a new version is written."""
 
     page: StoredPage
-    chunks: list[Chunk]
-    vectors: list[np.ndarray | None]
+    source: _Previous
+    made: list[Chunk] = field(default_factory=list)
+    reuse: list[int | None] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.made) + len(self.rows)
+
+    @property
+    def reused(self) -> int:
+        return len(self.rows) + sum(1 for r in self.reuse if r is not None)
 
 
 def _load_previous(store: IndexStore, embedder: Embedder, summary: IngestSummary) -> IndexBundle | None:
@@ -202,7 +215,7 @@ def empty_causes(report: SourceReport) -> str:
     return "; ".join(causes)
 
 
-def _build_entry(page: Page, cache: dict[str, np.ndarray], options: IngestOptions, summary: IngestSummary) -> _Entry:
+def _build_entry(page: Page, previous: _Previous, options: IngestOptions, summary: IngestSummary) -> _Entry:
     parsed = parse_storage(page.body)
     if parsed.warnings:
         summary.parse_warnings += len(parsed.warnings)
@@ -219,7 +232,7 @@ def _build_entry(page: Page, cache: dict[str, np.ndarray], options: IngestOption
     if not chunks:
         summary.pages_empty += 1
         summary.warnings.append(f"page {page.page_id} ({page.title}): empty body, nothing to index")
-    return _Entry(stored_page(page), chunks, [cache.get(c.content_hash) for c in chunks])
+    return _Entry(stored_page(page), previous, made=chunks, reuse=[previous.cache.get(c.content_hash) for c in chunks])
 
 
 def _total(items: Iterable[Any]) -> Any:
@@ -266,24 +279,24 @@ def run_ingest(
     entries: dict[str, _Entry] = {}
     pages_iter = source.pages(listing.since)
     for page in progress(pages_iter, "parsing", _total(pages_iter)):
-        old = prev.pages.get(page.page_id) if prev else None
+        old = previous.pages.get(page.page_id)
         action = plan.admit(page, old, exclude_labels=options.exclude_labels, skip_restricted=options.skip_restricted)
         if action is None:
             continue
         entries.pop(page.page_id, None)
         if action is PageAction.CHANGED:
-            entries[page.page_id] = _build_entry(page, previous.cache, options, summary)
-        elif action is not PageAction.OUT_OF_SCOPE:
-            entries[page.page_id] = previous.entry(page.page_id, stored_page(page))
+            entries[page.page_id] = _build_entry(page, previous, options, summary)
+        elif action is not PageAction.OUT_OF_SCOPE and old is not None:  # unchanged content: the hash is the old one
+            entries[page.page_id] = previous.entry(page.page_id, stored_page(page, content_hash=old.content_hash))
     summary.pages_seen = len(plan.listed)
     summary.pages_skipped = len(plan.listed) - len(entries)
     summary.pages_restricted = plan.restricted
     if source.report.unreadable and listing.since is None:
-        before |= _keep_unread_pages(store, embedder, prev, plan, entries, source.report, options, summary)
+        before |= _keep_unread_pages(store, embedder, previous, plan, entries, source.report, options, summary)
 
     # An incremental listing shows only what changed: carry the other pages over, unless the sweep says they are gone.
     if prev is not None and listing.since is not None:
-        candidates = plan.unlisted(set(prev.pages))
+        candidates = plan.unlisted(set(previous.pages))
         if listing.sweep and isinstance(source, IdListingSource):
             first = source.page_ids()
             second = source.page_ids() if candidates - first else None  # a page is gone only when both miss it
@@ -291,7 +304,7 @@ def run_ingest(
         for pid in sorted(candidates):
             entries[pid] = previous.entry(pid)
     if prev is not None:
-        before = set(prev.pages)
+        before = set(previous.pages)
     summary.pages_deleted = len(before - set(entries))
     summary.pages_changed = len(plan.ids(PageAction.CHANGED))
     if not entries:  # a wrong space key, an empty or junk-only export: never publish an empty index over a good one
@@ -301,13 +314,10 @@ def run_ingest(
             f"{': ' + causes if causes else ''}); nothing was published and the current index keeps serving"
         )
 
-    kept_chunks = [c for e in entries.values() for c in e.chunks]
-    if not kept_chunks:
+    summary.chunks_total = sum(e.size for e in entries.values())
+    if not summary.chunks_total:
         _refuse_chunkless(store, prev, len(entries), source.report)
-    kept_vectors = [v for e in entries.values() for v in e.vectors]
-    vectors = _embed_missing(embedder, kept_chunks, kept_vectors, options, progress, summary)
-    summary.chunks_total = len(kept_chunks)
-    summary.chunks_reused = summary.chunks_total - sum(1 for v in kept_vectors if v is None)
+    summary.chunks_reused = sum(e.reused for e in entries.values())
     summary.source_warnings = len(source.report.warnings)
     summary.warnings[:0] = source.report.warnings
     if isinstance(source, MeteredSource):
@@ -325,12 +335,15 @@ def run_ingest(
         state_changed=incremental and state != prev_state,
         retyped=prev is not None and prev.index_type != options.index_type,
     )
-    if prev is not None and unchanged:
+    if prev is not None and unchanged:  # nothing was made this run, so nothing is embedded: only the counts
+        _embed_missing(embedder, {}, _discard, options, progress, summary)
         summary.index_version = prev.version
         summary.duration_s = clock() - started
         return summary
 
-    bundle = _assemble(embedder, kept_chunks, vectors, entries, options, state.to_extra() if incremental else {})
+    chunks, matrix, todo = _gather(entries, embedder.dimension)
+    _embed_missing(embedder, todo, matrix.__setitem__, options, progress, summary)
+    bundle = _assemble(embedder, chunks, matrix, entries, options, state.to_extra() if incremental else {})
     if prev is not None:  # same embedder: the confidence gate fitted on the previous version carries over
         bundle.calibration = prev.calibration
     summary.index_version = store.publish(bundle)
@@ -342,7 +355,7 @@ def run_ingest(
 def _keep_unread_pages(
     store: IndexStore,
     embedder: Embedder,
-    prev: IndexBundle | None,
+    previous: _Previous,
     plan: ChangePlan,
     entries: dict[str, _Entry],
     report: SourceReport,
@@ -358,8 +371,8 @@ def _keep_unread_pages(
             f"{cause}; nothing was published and the current index keeps serving. Fix or remove the file, or pass "
             "--allow-partial to index the rest and keep the pages of the files that could not be read"
         )
-    base = prev if prev is not None else _load_previous(store, embedder, summary)
-    if base is None:
+    carried = previous if previous.bundle is not None else _Previous(_load_previous(store, embedder, summary))
+    if carried.bundle is None:
         unseen = _published_page_ids(store) - set(plan.listed)
         if unseen:
             raise UnreadableSource(
@@ -367,15 +380,14 @@ def _keep_unread_pages(
                 "did not show; nothing was published. Fix or remove the file and run the ingest again"
             )
         return set()
-    carried = _Previous(base)
-    kept = plan.unlisted(set(base.pages))
+    kept = plan.unlisted(set(carried.pages))
     for pid in sorted(kept):
         entries[pid] = carried.entry(pid)
     if kept:
         summary.warnings.append(
             f"{cause}: kept {_plural(len(kept), 'page')} of the previous index this listing did not show"
         )
-    return set(base.pages)
+    return set(carried.pages)
 
 
 def _refuse_chunkless(store: IndexStore, prev: IndexBundle | None, pages: int, report: SourceReport) -> None:
@@ -395,45 +407,105 @@ def _refuse_chunkless(store: IndexStore, prev: IndexBundle | None, pages: int, r
 
 
 class _Previous:
-    """The previous index as the run uses it: its rows by page and its embeddings by content hash."""
+    """The previous index as the run uses it, read without any chunk text: its page records, its rows by page and
+    the row of each content hash (the embedding cache). Chunks and vectors are read, in bulk, only for a new version.
+    """
 
     def __init__(self, bundle: IndexBundle | None) -> None:
         self.bundle = bundle
+        self.pages: dict[str, StoredPage] = dict(bundle.pages.items()) if bundle is not None else {}
         self.rows: dict[str, list[int]] = {}
-        self.cache: dict[str, np.ndarray] = {}
+        self.cache: dict[str, int] = {}
         if bundle is not None:
-            assert bundle.embeddings is not None
-            for row, chunk in enumerate(bundle.chunks):
-                self.rows.setdefault(chunk.page_id, []).append(row)
-                self.cache[chunk.content_hash] = bundle.embeddings[row]
+            for row, page_id, content_hash in _chunk_keys(bundle.chunks):
+                self.rows.setdefault(page_id, []).append(row)
+                self.cache[content_hash] = row
 
     def entry(self, page_id: str, page: StoredPage | None = None) -> _Entry:
         """The page carried over as it was indexed (with `page` as its new record, when given)."""
+        return _Entry(page or self.pages[page_id], self, rows=self.rows.get(page_id, []))
+
+    def chunks(self, rows: Sequence[int]) -> list[Chunk]:
+        """The chunks at `rows`, in that order, read in bulk."""
+        assert self.bundle is not None
+        table = self.bundle.chunks
+        many = getattr(table, "many", None)
+        return list(many(rows)) if callable(many) else [table[r] for r in rows]
+
+    def vectors(self, rows: Sequence[int]) -> np.ndarray:
+        """The embeddings at `rows`, in that order: one fancy index into the (memory-mapped) matrix."""
         assert self.bundle is not None and self.bundle.embeddings is not None
-        rows = self.rows.get(page_id, [])
-        return _Entry(
-            page or self.bundle.pages[page_id],
-            [self.bundle.chunks[r] for r in rows],
-            [self.bundle.embeddings[r] for r in rows],
-        )
+        return np.asarray(self.bundle.embeddings[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
+
+
+def _chunk_keys(chunks: Sequence[Chunk]) -> Iterable[tuple[int, str, str]]:
+    """(row, page id, content hash) of every chunk: from the docstore without reading text, or off the chunks of
+    an index held in memory."""
+    keys = getattr(chunks, "keys", None)
+    if callable(keys):
+        return keys()
+    return ((row, c.page_id, c.content_hash) for row, c in enumerate(chunks))
+
+
+def _discard(_positions: Any, _vectors: Any) -> None:
+    return None
+
+
+def _gather(
+    entries: dict[str, _Entry], dimension: int
+) -> tuple[list[Chunk], np.ndarray, dict[str, tuple[Chunk, list[int]]]]:
+    """The chunks of the new index in page and position order, the (n, d) matrix of their vectors with the reused
+    ones filled in, and what is left to embed: content hash -> (a chunk with it, its rows in the matrix). The
+    carried-over chunks are read in one go per earlier index, their vectors by indexing its matrix."""
+    carried: dict[_Previous, list[int]] = {}
+    for entry in entries.values():
+        if entry.rows:
+            carried.setdefault(entry.source, []).extend(entry.rows)
+    read = {source: iter(source.chunks(rows)) for source, rows in carried.items()}
+    chunks: list[Chunk] = []
+    reused: dict[_Previous, tuple[list[int], list[int]]] = {}  # source -> (positions in `chunks`, its rows)
+    missing: list[int] = []
+    for entry in entries.values():
+        spots = reused.setdefault(entry.source, ([], []))
+        for row in entry.rows:
+            spots[0].append(len(chunks))
+            spots[1].append(row)
+            chunks.append(next(read[entry.source]))
+        for chunk, row in zip(entry.made, entry.reuse, strict=True):
+            if row is None:
+                missing.append(len(chunks))
+            else:
+                spots[0].append(len(chunks))
+                spots[1].append(row)
+            chunks.append(chunk)
+
+    order = sorted(range(len(chunks)), key=lambda i: (chunks[i].page_id, chunks[i].ordinal))
+    place = np.empty(len(order), dtype=np.int64)
+    place[np.asarray(order, dtype=np.int64)] = np.arange(len(order), dtype=np.int64)
+    matrix = np.zeros((len(order), dimension), dtype=np.float32)
+    for source, (positions, rows) in reused.items():
+        for i in range(0, len(rows), _VECTOR_BATCH):
+            at = place[np.asarray(positions[i : i + _VECTOR_BATCH], dtype=np.int64)]
+            matrix[at] = source.vectors(rows[i : i + _VECTOR_BATCH])
+    todo: dict[str, tuple[Chunk, list[int]]] = {}
+    for i in missing:
+        todo.setdefault(chunks[i].content_hash, (chunks[i], []))[1].append(int(place[i]))
+    return [chunks[i] for i in order], matrix, todo
 
 
 def _assemble(
     embedder: Embedder,
-    chunks: Sequence[Chunk],
-    vectors: np.ndarray,
+    chunks: list[Chunk],
+    matrix: np.ndarray,
     entries: dict[str, _Entry],
     options: IngestOptions,
     extra: dict[str, Any],
 ) -> IndexBundle:
-    """The new index in memory (pure): chunks in page and position order, aligned with their vectors."""
-    order = sorted(range(len(chunks)), key=lambda i: (chunks[i].page_id, chunks[i].ordinal))
-    ordered = [chunks[i] for i in order]
-    matrix = vectors[order] if len(order) else np.zeros((0, embedder.dimension), dtype=np.float32)
+    """The new index in memory (pure): chunks in page and position order, aligned with the rows of `matrix`."""
     return IndexBundle(
         embedder_id=embedder.embedder_id,
         dimension=embedder.dimension,
-        chunks=ordered,
+        chunks=chunks,
         pages={pid: entries[pid].page for pid in sorted(entries)},
         index=build_faiss_index(matrix, embedder.dimension, options.index_type),
         lexical=None,  # the docstore builds the lexical index when the version is written
@@ -447,19 +519,15 @@ def _assemble(
 
 def _embed_missing(
     embedder: Embedder,
-    chunks: Sequence[Chunk],
-    vectors: list[np.ndarray | None],
+    todo: dict[str, tuple[Chunk, list[int]]],
+    put: Callable[[Any, np.ndarray], None],
     options: IngestOptions,
     progress: Progress,
     summary: IngestSummary,
-) -> np.ndarray:
-    """Embed each distinct new text once, in batches; fill the gaps in `vectors`. Returns an (n, d) matrix."""
-    todo: dict[str, str] = {}
-    for chunk, vec in zip(chunks, vectors, strict=True):
-        if vec is None and chunk.content_hash not in todo:
-            todo[chunk.content_hash] = chunk.embed_text
+) -> None:
+    """Embed each distinct new text once, in batches, and `put(positions, vectors)` each batch where it goes (a
+    text's vector at every position that holds it). The text to embed is made batch by batch, never all at once."""
     hashes = list(todo)
-    fresh: dict[str, np.ndarray] = {}
     metered = isinstance(embedder, ServiceEmbedder)
     batch_size = embedder.batch_size if metered and embedder.batch_size > 0 else options.batch_size
     stats = embedder.stats if metered else None
@@ -467,10 +535,11 @@ def _embed_missing(
     batches = [hashes[i : i + batch_size] for i in range(0, len(hashes), batch_size)]
     try:
         for batch in progress(batches, "embedding", len(batches)):
-            out = np.asarray(embedder.embed_documents([todo[h] for h in batch]), dtype=np.float32)
+            out = np.asarray(embedder.embed_documents([todo[h][0].embed_text for h in batch]), dtype=np.float32)
             if out.shape != (len(batch), embedder.dimension):
                 raise ValueError(f"embedder returned shape {out.shape} for {len(batch)} texts")
-            fresh.update(zip(batch, out, strict=True))
+            spots = [(p, j) for j, h in enumerate(batch) for p in todo[h][1]]
+            put(np.asarray([p for p, _ in spots], dtype=np.int64), out[[j for _, j in spots]])
             summary.chunks_embedded += len(batch)
     finally:
         if stats is not None and before is not None:
@@ -479,8 +548,3 @@ def _embed_missing(
             summary.embed_input_tokens = after.input_tokens - before.input_tokens
             summary.embed_retries = after.retries - before.retries
             summary.embed_throttles = after.throttles - before.throttles
-    if not chunks:
-        return np.zeros((0, embedder.dimension), dtype=np.float32)
-    return np.stack(
-        [v if v is not None else fresh[c.content_hash] for c, v in zip(chunks, vectors, strict=True)]
-    ).astype(np.float32)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Set
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from enum import StrEnum
 
 from index_store.format import StoredPage
 from ingest.model import Page
-from ingest.state import advance_watermark
+from ingest.state import advance_watermark, format_when, parse_when
 
 
 class PageAction(StrEnum):
@@ -20,9 +21,11 @@ class PageAction(StrEnum):
     CHANGED = "changed"  # new or edited: re-parsed, re-chunked, new chunks embedded
 
 
-def stored_page(page: Page) -> StoredPage:
-    """The page's record in the index: the fields of `StoredPage`, read off the page."""
-    return StoredPage(**{f.name: getattr(page, f.name) for f in fields(StoredPage)})
+def stored_page(page: Page, *, content_hash: str | None = None) -> StoredPage:
+    """The page's record in the index: the fields of `StoredPage`, read off the page (`content_hash`, when given, is
+    the page's, already computed)."""
+    record = {f.name: getattr(page, f.name) for f in fields(StoredPage) if f.name != "content_hash"}
+    return StoredPage(**record, content_hash=page.content_hash if content_hash is None else content_hash)
 
 
 def in_scope(page: Page, *, exclude_labels: Collection[str], skip_restricted: bool) -> bool:
@@ -51,6 +54,8 @@ class ChangePlan:
     restricted: int = 0  # restricted pages left out
     listed: dict[str, int] = field(default_factory=dict)  # page id -> version listed (the highest)
     actions: dict[str, PageAction] = field(default_factory=dict)
+    _newest: datetime | None = field(default=None, init=False, repr=False, compare=False)
+    _read: str | None = field(default=None, init=False, repr=False, compare=False)  # what `_newest` was parsed from
 
     def admit(
         self, page: Page, old: StoredPage | None, *, exclude_labels: Collection[str], skip_restricted: bool
@@ -60,12 +65,24 @@ class ChangePlan:
         if page.page_id in self.listed and self.listed[page.page_id] >= page.version:
             return None
         self.listed[page.page_id] = page.version
-        self.watermark = advance_watermark(self.watermark, page.last_modified)
+        self._advance(page.last_modified)
         action = page_action(page, old, exclude_labels=exclude_labels, skip_restricted=skip_restricted)
         self.actions[page.page_id] = action
         if action is PageAction.OUT_OF_SCOPE:
             self.restricted += int(skip_restricted and page.restricted)
         return action
+
+    def _advance(self, seen: str) -> None:
+        """`watermark = advance_watermark(watermark, seen)`, parsing the current watermark only when it was set
+        from outside."""
+        if self.watermark is None or self.watermark != self._read:
+            self.watermark = advance_watermark(self.watermark, seen)
+            self._newest, self._read = parse_when(self.watermark), self.watermark
+            return
+        when = parse_when(seen)
+        if when is not None and (self._newest is None or when > self._newest):
+            self.watermark = self._read = format_when(when)
+            self._newest = parse_when(self.watermark)
 
     def ids(self, *actions: PageAction) -> set[str]:
         return {pid for pid, action in self.actions.items() if action in actions}
