@@ -433,7 +433,7 @@ class _Previous:
         return list(many(rows)) if callable(many) else [table[r] for r in rows]
 
     def vectors(self, rows: Sequence[int]) -> np.ndarray:
-        """The embeddings at `rows`, in that order: one fancy index into the (memory-mapped) matrix."""
+        """The embeddings at `rows`, in that order, by fancy-indexing the (memory-mapped) matrix."""
         assert self.bundle is not None and self.bundle.embeddings is not None
         return np.asarray(self.bundle.embeddings[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
 
