@@ -143,8 +143,8 @@ class StoredPage:
 @dataclass
 class IndexBundle:
     """An index: built in memory by ingest, or opened from a version (`chunks` and `pages` then read their rows
-    from the docstore file on demand, `lexical` the tantivy index, or a format-2 docstore's FTS5 table). `embeddings` is None when loaded for answering
-    only."""
+    from the docstore file on demand, `lexical` the tantivy index, or a format-2 docstore's FTS5 table).
+    `embeddings` is None when loaded for answering only."""
 
     embedder_id: str
     dimension: int
