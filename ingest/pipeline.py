@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from index_store.base import IndexStore
+from index_store.docstore import ChunkTable
 from index_store.exceptions import IndexCorrupt, IndexNotFound, IndexStoreError
 from index_store.format import Chunk, IndexBundle, StoredPage, build_faiss_index, new_version_id
 from ingest.chunk import chunk_page
@@ -429,8 +430,7 @@ class _Previous:
         """The chunks at `rows`, in that order, read in bulk."""
         assert self.bundle is not None
         table = self.bundle.chunks
-        many = getattr(table, "many", None)
-        return list(many(rows)) if callable(many) else [table[r] for r in rows]
+        return table.many(rows) if isinstance(table, ChunkTable) else [table[r] for r in rows]
 
     def vectors(self, rows: Sequence[int]) -> np.ndarray:
         """The embeddings at `rows`, in that order, by fancy-indexing the (memory-mapped) matrix."""
@@ -441,9 +441,8 @@ class _Previous:
 def _chunk_keys(chunks: Sequence[Chunk]) -> Iterable[tuple[int, str, str]]:
     """(row, page id, content hash) of every chunk: from the docstore without reading text, or off the chunks of
     an index held in memory."""
-    keys = getattr(chunks, "keys", None)
-    if callable(keys):
-        return keys()
+    if isinstance(chunks, ChunkTable):
+        return chunks.keys()
     return ((row, c.page_id, c.content_hash) for row, c in enumerate(chunks))
 
 
