@@ -312,6 +312,8 @@ class FtsLexical:
     b = B
 
     def __init__(self, store: Docstore) -> None:
+        if not store.has_fts5:
+            raise ValueError("docstore has no FTS5 lexical index (format 3 keeps it in lexical.tantivy)")
         self.store = store
 
     @property
