@@ -22,7 +22,7 @@ from ingest.sources.base import SourceReport
 
 
 def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    return value if type(value) is dict or isinstance(value, Mapping) else {}
 
 
 def _at(obj: Any, *path: str) -> Any:
