@@ -9,7 +9,6 @@ was killed is removed by a later publish once it is older than `STALE_TMP_SECOND
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -19,12 +18,11 @@ from pathlib import Path
 
 from index_store.exceptions import IndexCorrupt, IndexNotFound, IndexStoreError
 from index_store.format import (
-    DATA_FILES,
     EMBEDDINGS_FILE,
     MANIFEST,
     IndexBundle,
     decode_bundle,
-    encode_bundle,
+    encode_files,
     parse_manifest,
     reader_files,
     verify_path,
@@ -125,19 +123,21 @@ class LocalIndexStore:
     def _publish(self, bundle: IndexBundle) -> str:
         if not bundle.version:
             raise ValueError("bundle.version must be set before publishing")
-        files = encode_bundle(bundle)
+        if bundle.embeddings is None:
+            raise ValueError("publishing needs the embeddings (the embedding cache is stored with the index)")
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         final = self.versions_dir / bundle.version
         if final.exists():
             raise IndexStoreError(f"version {bundle.version} already exists at {self.root}")
         tmp = Path(tempfile.mkdtemp(dir=self.versions_dir, prefix=f"{TMP_PREFIX}{bundle.version}-"))
         try:
-            for name in (*DATA_FILES, MANIFEST):  # manifest last
+            for name, data, digest in encode_files(bundle):  # one file in memory at a time, the manifest last
                 with open(tmp / name, "wb") as fh:
-                    fh.write(files[name])
+                    fh.write(data)
                     fh.flush()
                     os.fsync(fh.fileno())
-                write_stamp(tmp / name, hashlib.sha256(files[name]).hexdigest())
+                write_stamp(tmp / name, digest)
+                del data
             _fsync_dir(tmp)
             os.rename(tmp, final)
             _fsync_dir(self.versions_dir)

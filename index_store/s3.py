@@ -40,12 +40,11 @@ from typing import TYPE_CHECKING, Any
 from core.aws import LazyClient, error_code
 from index_store.exceptions import IndexCorrupt, IndexNotFound, IndexStoreError, PublishConflict
 from index_store.format import (
-    DATA_FILES,
     EMBEDDINGS_FILE,
     MANIFEST,
     IndexBundle,
     decode_bundle,
-    encode_bundle,
+    encode_files,
     parse_manifest,
     reader_files,
     verify_path,
@@ -174,7 +173,7 @@ class S3IndexStore:
         except BotoCoreError as exc:
             raise self._fail(exc, "GetObject", key) from exc
 
-    def _put(self, key: str, data: bytes, **conditions: str) -> str:
+    def _put(self, key: str, data: bytes | bytearray, **conditions: str) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
 
         checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
@@ -393,7 +392,8 @@ class S3IndexStore:
     def publish(self, bundle: IndexBundle) -> str:
         if not bundle.version or not _VERSION.match(bundle.version):
             raise ValueError(f"bundle.version must be a valid version id, not {bundle.version!r}")
-        files = encode_bundle(bundle)
+        if bundle.embeddings is None:
+            raise ValueError("publishing needs the embeddings (the embedding cache is stored with the index)")
         if self._base_etag is None:
             try:
                 self._read_pointer()
@@ -401,12 +401,24 @@ class S3IndexStore:
                 log.warning("replacing an index pointer that is not valid", extra={"reason": str(exc)})
         base = self._base_etag
         version = bundle.version
+        sizes: dict[str, int] = {}
+        manifest_sha = ""
         try:
             with ThreadPoolExecutor(max_workers=4) as pool:
-                names = [n for n in DATA_FILES if n in files]
-                list(pool.map(lambda n: self._put(self._key("versions", version, n), files[n], IfNoneMatch="*"), names))
-            self._put(self._key("versions", version, MANIFEST), files[MANIFEST], IfNoneMatch="*")
-            self._verify_uploaded(version, files)
+                uploads = []
+                for name, data, digest in encode_files(bundle):  # each file uploads while the next is encoded
+                    sizes[name] = len(data)
+                    if name == MANIFEST:
+                        for upload in uploads:
+                            upload.result()
+                        self._put(self._key("versions", version, MANIFEST), data, IfNoneMatch="*")
+                        manifest_sha = digest
+                    else:
+                        uploads.append(
+                            pool.submit(self._put, self._key("versions", version, name), data, IfNoneMatch="*")
+                        )
+                    del data
+            self._verify_uploaded(version, sizes)
         except PublishConflict as exc:  # the version id exists already: never touch someone else's files
             raise IndexStoreError(f"version {version} already exists at {self.location}; nothing was changed") from exc
         except BaseException:
@@ -419,7 +431,7 @@ class S3IndexStore:
             history = tuple(v for v in self._complete_versions() if v != version)
         else:
             history = ()
-        pointer = encode_pointer(version, _sha256(files[MANIFEST]), history)
+        pointer = encode_pointer(version, manifest_sha, history)
         condition = {"IfNoneMatch": "*"} if base in (None, _ABSENT) else {"IfMatch": str(base)}
         try:
             etag = self._put(self._key(POINTER), pointer, **condition)
@@ -451,17 +463,17 @@ class S3IndexStore:
         except IndexStoreError as exc:
             log.warning("unpublished version not cleaned up", extra={"version": version, "error": str(exc)})
 
-    def _verify_uploaded(self, version: str, files: dict[str, bytes]) -> None:
+    def _verify_uploaded(self, version: str, expected: dict[str, int]) -> None:
         sizes = {
             o["Key"].rsplit("/", 1)[-1]: int(o["Size"])
             for page in self._list(self._key("versions", version, ""))
             for o in page.get("Contents", [])
         }
-        for name, data in files.items():
-            if sizes.get(name) != len(data):
+        for name, size in expected.items():
+            if sizes.get(name) != size:
                 raise IndexStoreError(
                     f"uploaded {self.location}/versions/{version}/{name} reads back as {sizes.get(name)} bytes, "
-                    f"not {len(data)}; the pointer was not moved"
+                    f"not {size}; the pointer was not moved"
                 )
 
     def _prune(self, pointer: Pointer) -> None:

@@ -1,3 +1,4 @@
+import io
 import json
 import re
 from pathlib import Path
@@ -254,3 +255,20 @@ def test_a_docstore_rewritten_after_its_check_is_hashed_again(tmp_path: Path) ->
     path.write_bytes(bytes(data))  # same size, new inode and mtime: the stamp no longer vouches for it
     with pytest.raises(IndexCorrupt, match=r"docstore\.sqlite fails its checksum"):
         store.load()
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.arange(35, dtype=np.float32).reshape(7, 5),
+        np.zeros((0, 256), dtype=np.float32),
+        np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4)),
+    ],
+)
+def test_embeddings_are_written_as_np_save_writes_them(array: np.ndarray) -> None:
+    from index_store.format import npy_bytes
+
+    expected = io.BytesIO()
+    np.save(expected, np.ascontiguousarray(array), allow_pickle=False)
+    assert bytes(npy_bytes(array)) == expected.getvalue()
+    assert np.array_equal(np.load(io.BytesIO(npy_bytes(array)), allow_pickle=False), array)
