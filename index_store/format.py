@@ -201,11 +201,15 @@ def npy_bytes(array: np.ndarray) -> bytearray:
 
 def encode_files(bundle: IndexBundle) -> Iterator[tuple[str, bytes | bytearray, str]]:
     """The files of one version as (name, bytes, sha256), one at a time in `DATA_FILES` order, the manifest last:
-    a writer that stores each before asking for the next holds one file in memory, not the whole version."""
-    import faiss
-
+    a writer that stores each before asking for the next holds one file in memory, not the whole version. A bundle
+    without its embeddings is refused here, before the caller writes anything."""
     if bundle.embeddings is None:
         raise ValueError("encoding an index version needs the embeddings (the embedding cache is stored with it)")
+    return _encoded(bundle)
+
+
+def _encoded(bundle: IndexBundle) -> Iterator[tuple[str, bytes | bytearray, str]]:
+    import faiss
 
     def embeddings() -> bytearray:
         return npy_bytes(np.ascontiguousarray(bundle.embeddings, dtype=np.float32))

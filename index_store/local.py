@@ -123,15 +123,14 @@ class LocalIndexStore:
     def _publish(self, bundle: IndexBundle) -> str:
         if not bundle.version:
             raise ValueError("bundle.version must be set before publishing")
-        if bundle.embeddings is None:
-            raise ValueError("publishing needs the embeddings (the embedding cache is stored with the index)")
+        files = encode_files(bundle)
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         final = self.versions_dir / bundle.version
         if final.exists():
             raise IndexStoreError(f"version {bundle.version} already exists at {self.root}")
         tmp = Path(tempfile.mkdtemp(dir=self.versions_dir, prefix=f"{TMP_PREFIX}{bundle.version}-"))
         try:
-            for name, data, digest in encode_files(bundle):  # one file in memory at a time, the manifest last
+            for name, data, digest in files:  # one file in memory at a time, the manifest last
                 with open(tmp / name, "wb") as fh:
                     fh.write(data)
                     fh.flush()

@@ -392,8 +392,7 @@ class S3IndexStore:
     def publish(self, bundle: IndexBundle) -> str:
         if not bundle.version or not _VERSION.match(bundle.version):
             raise ValueError(f"bundle.version must be a valid version id, not {bundle.version!r}")
-        if bundle.embeddings is None:
-            raise ValueError("publishing needs the embeddings (the embedding cache is stored with the index)")
+        files = encode_files(bundle)
         if self._base_etag is None:
             try:
                 self._read_pointer()
@@ -406,7 +405,7 @@ class S3IndexStore:
         try:
             with ThreadPoolExecutor(max_workers=4) as pool:
                 uploads = []
-                for name, data, digest in encode_files(bundle):  # each file uploads while the next is encoded
+                for name, data, digest in files:  # each file uploads while the next is encoded
                     sizes[name] = len(data)
                     if name == MANIFEST:
                         for upload in uploads:
