@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import tempfile
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 from pathlib import Path
@@ -42,7 +41,7 @@ import numpy as np
 from assistant.calibration import fit_raw, predict, threshold_for_covered
 from assistant.confidence import FEATURES, auroc, features
 from assistant.retrieval import RetrievalResult
-from bench.question_sets import SETS
+from bench.question_sets import SETS, collected
 from helpdesk.factory import build_assistant, build_embedder, build_index_store
 from helpdesk.settings import Settings
 from index_store.lexical import tokenize
@@ -416,14 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sets", nargs="*", help="extra feature sets to compare, each comma-separated")
     ap.add_argument("--search", action="store_true", help="also search the shipped pair plus 1 or 2 candidates")
     args = ap.parse_args(argv)
-    if args.load:
-        data = json.loads(Path(args.load).read_text())
-    else:
-        settings = Settings.from_env()
-        with tempfile.TemporaryDirectory(prefix="gate-features-") as tmp:
-            data = {name: collect(name, settings, Path(tmp)) for name in ("sample", "transfer")}
-    if args.dump:
-        Path(args.dump).write_text(json.dumps(data))
+    data = collected(collect, load=args.load, dump=args.dump, prefix="gate-features-")
     candidates = [*CANDIDATES, *(tuple(s.split(",")) for s in args.sets or ())]
     print("\n".join(report(data, candidates, args.l2, args.target_covered)))
     if args.search:

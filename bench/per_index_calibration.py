@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,7 @@ from assistant.confidence import DEFAULT_THRESHOLD, DEFAULT_WEIGHTS, SUFFICIENCY
 from assistant.retrieval import HybridRetriever, RetrievalResult
 from assistant.safety import clean_text
 from assistant.sources import build_sources
-from bench.question_sets import SETS
+from bench.question_sets import SETS, collected
 from helpdesk.factory import build_assistant, build_embedder, build_index_store
 from helpdesk.settings import Settings
 from ingest.pipeline import run_ingest
@@ -242,14 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sweep", action="store_true", help="also fit more feature sets and L2 strengths")
     ap.add_argument("--targets", default=",".join(str(t) for t in TARGETS), help="covered->ticket targets")
     args = ap.parse_args(argv)
-    if args.load:
-        data = json.loads(Path(args.load).read_text())
-    else:
-        settings = Settings.from_env()
-        with tempfile.TemporaryDirectory(prefix="per-index-cal-") as tmp:
-            data = {name: collect(name, settings, Path(tmp)) for name in ("sample", "transfer")}
-    if args.dump:
-        Path(args.dump).write_text(json.dumps(data))
+    data = collected(collect, load=args.load, dump=args.dump, prefix="per-index-cal-")
     targets = [float(t) for t in args.targets.split(",") if t.strip()]
     results = {name: gates(d, targets, data["sample"]["real"]) for name, d in data.items()}
     names = list(results)

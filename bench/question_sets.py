@@ -18,8 +18,11 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = {
@@ -43,6 +46,24 @@ ROWS = (
     ("questions", "questions", "{}"),
     ("covered / uncovered", None, ""),
 )
+
+
+def collected(
+    collect: Callable[[str, Any, Path], T], *, load: str | None, dump: str | None, prefix: str
+) -> dict[str, T]:
+    """`collect(name, settings, tmp)` for the sample and the transfer set, or what a `--load` file holds instead;
+    written to the `--dump` file when one is named."""
+    if load:
+        data: dict[str, T] = json.loads(Path(load).read_text())
+    else:
+        from helpdesk.settings import Settings
+
+        settings = Settings.from_env()
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            data = {name: collect(name, settings, Path(tmp)) for name in ("sample", "transfer")}
+    if dump:
+        Path(dump).write_text(json.dumps(data))
+    return data
 
 
 def _helpdesk(args: list[str], home: Path) -> str:
