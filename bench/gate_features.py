@@ -8,7 +8,8 @@ indexing or retrieving again; `--sets` adds feature sets to the candidates; `--s
 plus every one or two candidates (`search`).
 
 Both sets (the sample space and the transfer set, as `bench.question_sets` names them) are indexed fresh in a
-temporary folder with the settings of the environment (the local embedder by default), and every question is
+temporary folder with the settings of the environment (the default transformer embedder; HELPDESK_EMBEDDER=local for
+the static model), and every question is
 retrieved once (k=10). From that one retrieval the script computes the gate's features (`assistant.confidence`)
 and a few exploratory ones that need the index (each page list's own ranking, each query term's IDF).
 
@@ -49,7 +50,8 @@ from ingest.pipeline import run_ingest
 from ingest.sources.export import ExportSource
 
 CANDIDATES: tuple[tuple[str, ...], ...] = (
-    ("dense_top", "lexical_match"),  # the shipped DEFAULT_WEIGHTS
+    ("dense_top", "lexical_match"),  # the shipped DEFAULT_WEIGHTS (the static model)
+    ("dense_top", "dense_margin", "lexical_match", "fused_top"),  # the shipped ONNX_WEIGHTS (the transformer)
     FEATURES,
     ("lexical_match", "log_query_terms", "top_dense_gap_p10"),
     ("lexical_match", "log_query_terms", "top_dense_gap_p10", "overlap5"),

@@ -4,7 +4,8 @@
         [--sweep]
 
 For each set (the sample space and the transfer set, as `bench.question_sets` names them) it indexes the export
-fresh with the settings of the environment (the local embedder by default), then:
+fresh with the settings of the environment (the default transformer embedder; HELPDESK_EMBEDDER=local for the
+static model), then:
 
 - makes the index's pseudo-questions and retrieves each with its page in the index and with its page and
   near-duplicates left out, through `assistant.calibration.collect_pseudo` itself (what

@@ -9,7 +9,7 @@ from core import env as e
 
 @dataclass(frozen=True)
 class EmbedderConfig:
-    kind: str = "local"  # local (static model2vec) | onnx-minilm (int8 transformer, the onnx extra) | bedrock
+    kind: str = "onnx-minilm"  # onnx-minilm (int8 transformer, the onnx extra) | local (static model2vec) | bedrock
     bedrock_model: str = "amazon.titan-embed-text-v2:0"
     dimensions: int = 256
     concurrency: int = 8
@@ -17,7 +17,7 @@ class EmbedderConfig:
     @classmethod
     def from_env(cls, env: e.Env) -> EmbedderConfig:
         return cls(
-            kind=e.choice(env, "HELPDESK_EMBEDDER", "local", ("local", "onnx-minilm", "bedrock")),
+            kind=e.choice(env, "HELPDESK_EMBEDDER", "onnx-minilm", ("local", "onnx-minilm", "bedrock")),
             bedrock_model=e.text(env, "HELPDESK_BEDROCK_EMBED_MODEL", "amazon.titan-embed-text-v2:0"),
             dimensions=e.whole_choice(env, "HELPDESK_EMBED_DIMENSIONS", 256, (256, 512, 1024)),
             concurrency=e.whole(env, "HELPDESK_EMBED_CONCURRENCY", 8, 1, 64),

@@ -13,6 +13,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from support import HashEmbedder, page_object, write_export
 
+# Tests index with the static model (ingest in milliseconds); the default transformer embedder is exercised by the
+# tests that unset this (tests/integration/test_onnx_embedder_cli.py) and by those that choose it.
+TEST_EMBEDDER = "local"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ["HELPDESK_EMBEDDER"] = TEST_EMBEDDER  # also for module- and session-scoped fixtures
+
 
 @pytest.fixture
 def hash_embedder() -> HashEmbedder:
@@ -27,6 +35,7 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HELPDESK_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HELPDESK_EMBEDDER", TEST_EMBEDDER)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

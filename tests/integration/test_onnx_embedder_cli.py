@@ -1,4 +1,5 @@
-"""`helpdesk ingest` and `ask` with HELPDESK_EMBEDDER=onnx-minilm, as a user runs them (real subprocesses)."""
+"""`helpdesk ingest` and `ask` with the default embedder (the int8 transformer, HELPDESK_EMBEDDER unset or
+onnx-minilm), as a user runs them (real subprocesses)."""
 
 import json
 import os
@@ -20,14 +21,16 @@ PAGES = [
 ]
 
 
-def run(args: list[str], home: Path, embedder: str = "onnx-minilm") -> subprocess.CompletedProcess:
-    env = {**os.environ, "HELPDESK_HOME": str(home), "HELPDESK_EMBEDDER": embedder}
+def run(args: list[str], home: Path, embedder: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "HELPDESK_EMBEDDER"} | {"HELPDESK_HOME": str(home)}
+    if embedder is not None:
+        env["HELPDESK_EMBEDDER"] = embedder
     return subprocess.run(
         [sys.executable, "-m", "helpdesk.cli", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
     )
 
 
-def test_ingest_and_ask_use_the_transformer_embedder(tmp_path: Path) -> None:
+def test_ingest_and_ask_use_the_transformer_embedder_by_default(tmp_path: Path) -> None:
     export = write_export(tmp_path / "export", [page_object(p, t, b) for p, t, b in PAGES])
     ingest = run(["ingest", "--source", f"export:{export}", "--json"], tmp_path)
     assert ingest.returncode == 0, ingest.stderr
@@ -36,5 +39,8 @@ def test_ingest_and_ask_use_the_transformer_embedder(tmp_path: Path) -> None:
     assert ask.returncode == 0, ask.stderr
     sources = [line for line in ask.stdout.splitlines() if line.strip().startswith("[1]")]
     assert sources and "Resetting your Okta password" in sources[0], ask.stdout
+    assert "decision: answer" in ask.stdout, ask.stdout
+    uncovered = run(["ask", "How do I book a meeting room in the London office?"], tmp_path)
+    assert uncovered.returncode == 0 and "decision: ticket" in uncovered.stdout, uncovered.stdout
     static = run(["ask", "I forgot my Okta password"], tmp_path, embedder="local")
     assert static.returncode != 0 and "onnx/minilm-l6-onnx-int8@" in static.stderr

@@ -136,11 +136,21 @@ def test_a_short_follow_up_on_a_new_topic_is_searched_alone_and_the_old_answer_n
 
 
 def test_gate_weights_follow_the_embedder() -> None:
-    from assistant.confidence import DEFAULT_WEIGHTS, LEXICAL_THRESHOLD, LEXICAL_WEIGHTS, gate_for
+    from assistant.confidence import (
+        DEFAULT_WEIGHTS,
+        LEXICAL_THRESHOLD,
+        LEXICAL_WEIGHTS,
+        ONNX_THRESHOLD,
+        ONNX_WEIGHTS,
+        gate_for,
+    )
     from helpdesk.settings import SettingsError
 
     local = gate_for("model2vec/minilm-l6-m2v@abc123", threshold=0.57)
     assert local.weights == DEFAULT_WEIGHTS and local.threshold == 0.57
+    onnx = gate_for("onnx/minilm-l6-onnx-int8@11c57f5a91c5", threshold=None)
+    assert onnx.weights == ONNX_WEIGHTS and onnx.threshold == ONNX_THRESHOLD
+    assert gate_for("onnx/minilm-l6-onnx-int8@11c57f5a91c5", threshold=0.7).threshold == 0.7
     titan = gate_for("bedrock/amazon.titan-embed-text-v2:0", threshold=None)
     assert titan.weights == LEXICAL_WEIGHTS and titan.threshold == LEXICAL_THRESHOLD
     # a configured threshold is honoured for the lexical fallback too

@@ -6,7 +6,7 @@ from helpdesk.settings import Settings, SettingsError
 def test_defaults_are_the_local_mode() -> None:
     s = Settings.from_env({})
     assert (s.embedder.kind, s.answering.answerer, s.mail.backend, s.tickets.table) == (
-        "local",
+        "onnx-minilm",
         "extractive",
         "outbox",
         "",

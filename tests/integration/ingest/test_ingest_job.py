@@ -27,6 +27,7 @@ def lambda_env(
     monkeypatch: pytest.MonkeyPatch, bucket: str, confluence: ConfluenceFake, bedrock: TitanFake, tmp_path
 ) -> dict:
     job.secrets_provider.cache_clear()
+    monkeypatch.delenv("HELPDESK_EMBEDDER", raising=False)  # as on Lambda: the scheduled job defaults to Titan
     secret = boto3.client("secretsmanager").create_secret(
         Name="helpdesk/confluence", SecretString=json.dumps({"user": confluence.user, "token": confluence.token})
     )
