@@ -27,7 +27,7 @@ $(VENV)/.installed-runtime: $(UV) uv.lock pyproject.toml
 		echo "full environment already installed"; \
 	else \
 		rm -f $(VENV)/.installed-dev; \
-		$(UV) sync --frozen --no-default-groups --extra onnx --extra local --quiet; \
+		$(UV) sync --frozen --no-default-groups --extra onnx --quiet; \
 	fi
 	@touch $@
 

@@ -43,7 +43,8 @@ class StaticEmbedder:
             )
         if importlib.util.find_spec("model2vec") is None:  # the Lambda bundle leaves the local extra out
             raise EmbeddingError(
-                "the local embedder needs the 'local' extra (model2vec); install it or set HELPDESK_EMBEDDER=bedrock"
+                "the static local embedder needs the 'local' extra (model2vec): `uv sync --extra local` or "
+                "`make install`; or leave HELPDESK_EMBEDDER unset for the default transformer embedder"
             )
         config_path = self.model_dir / "config.json"
         try:
