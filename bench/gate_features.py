@@ -51,7 +51,7 @@ from ingest.sources.export import ExportSource
 
 CANDIDATES: tuple[tuple[str, ...], ...] = (
     ("dense_top", "lexical_match"),  # the shipped DEFAULT_WEIGHTS (the static model)
-    ("dense_top", "dense_margin", "lexical_match", "fused_top"),  # the shipped ONNX_WEIGHTS (the transformer)
+    ("dense_top", "dense_margin", "lexical_match", "agreement", "fused_top"),  # the shipped ONNX_WEIGHTS
     FEATURES,
     ("lexical_match", "log_query_terms", "top_dense_gap_p10"),
     ("lexical_match", "log_query_terms", "top_dense_gap_p10", "overlap5"),

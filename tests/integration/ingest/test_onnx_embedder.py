@@ -28,13 +28,13 @@ def test_a_paraphrase_is_nearer_than_another_topic(embedder: OnnxEmbedder) -> No
     assert same > 0.6 > other + 0.3
 
 
-def test_batching_keeps_order_and_barely_moves_vectors(embedder: OnnxEmbedder) -> None:
+def test_a_page_is_embedded_exactly_as_the_same_text_asked_as_a_question(embedder: OnnxEmbedder) -> None:
     texts = ["printer", "VPN drops every few minutes on hotel wifi and I cannot reach the intranet", "laptop"]
     together = embedder.embed_documents(texts)
     alone = np.stack([embedder.embed_query(t) for t in texts])
-    similarity = together @ alone.T
-    assert similarity.argmax(axis=1).tolist() == [0, 1, 2]
-    assert np.diag(similarity).min() > 0.97  # int8 activations are scaled per batch
+    # one text per run: int8 activations are scaled per run, so texts embedded together would move each other
+    np.testing.assert_allclose(together, alone, atol=1e-6)
+    assert embedder.embed_documents(texts[1:2]) @ together[1] > 0.9999
 
 
 def test_no_texts_is_an_empty_matrix(embedder: OnnxEmbedder) -> None:
