@@ -4,6 +4,7 @@ Each builder hands a package its own config; no feature reads the app's `Setting
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -33,9 +34,16 @@ def build_embedder(settings: Settings, *, for_queries: bool = False) -> Embedder
 
         return StaticEmbedder()
     if settings.embedder.kind == "onnx-minilm":
-        from ingest.embedders.onnx import OnnxEmbedder
+        from ingest.embedders import local, onnx
 
-        return OnnxEmbedder()
+        if not settings.embedder.chosen and not onnx.runtime_available() and local.runtime_available():
+            logging.getLogger(__name__).warning(
+                "the default embedder needs the 'onnx' extra (onnxruntime, tokenizers), which is not installed; "
+                "using the static local model (HELPDESK_EMBEDDER=local). Install it with `uv sync --extra onnx` "
+                "(an index built with the static model is then rebuilt by the next ingest)"
+            )
+            return local.StaticEmbedder()
+        return onnx.OnnxEmbedder()
     from ingest.embedders.bedrock import TitanEmbedder
 
     if for_queries:  # 4 attempts, at most ~3.5 s of backoff: then the user gets the polite reply and a ticket

@@ -13,6 +13,7 @@ class EmbedderConfig:
     bedrock_model: str = "amazon.titan-embed-text-v2:0"
     dimensions: int = 256
     concurrency: int = 8
+    chosen: bool = False  # HELPDESK_EMBEDDER was set: the default may fall back to what is installed, a choice not
 
     @classmethod
     def from_env(cls, env: e.Env) -> EmbedderConfig:
@@ -21,6 +22,7 @@ class EmbedderConfig:
             bedrock_model=e.text(env, "HELPDESK_BEDROCK_EMBED_MODEL", "amazon.titan-embed-text-v2:0"),
             dimensions=e.whole_choice(env, "HELPDESK_EMBED_DIMENSIONS", 256, (256, 512, 1024)),
             concurrency=e.whole(env, "HELPDESK_EMBED_CONCURRENCY", 8, 1, 64),
+            chosen=bool(env.get("HELPDESK_EMBEDDER", "").strip()),
         )
 
 

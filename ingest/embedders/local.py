@@ -27,6 +27,11 @@ def model_dimension(config: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
+def runtime_available() -> bool:
+    """Whether the 'local' extra (model2vec) is installed, without importing it."""
+    return importlib.util.find_spec("model2vec") is not None
+
+
 class StaticEmbedder:
     """model2vec `StaticModel`: token-embedding lookup and mean pooling, ~0.1 ms per chunk on one core.
 
@@ -41,7 +46,7 @@ class StaticEmbedder:
             raise EmbeddingError(
                 f"local embedding model not found at {self.model_dir}; reinstall the project (make install)"
             )
-        if importlib.util.find_spec("model2vec") is None:  # the Lambda bundle leaves the local extra out
+        if not runtime_available():  # the Lambda bundle leaves the local extra out
             raise EmbeddingError(
                 "the static local embedder needs the 'local' extra (model2vec): `uv sync --extra local` or "
                 "`make install`; or leave HELPDESK_EMBEDDER unset for the default transformer embedder"

@@ -8,6 +8,7 @@ downloaded at run time and torch is not needed: onnxruntime, tokenizers and nump
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +24,11 @@ MAX_SEQUENCE_LENGTH = 256
 # padding it is also faster and lighter on 2 cores: the transfer set's 1,373 chunks in 11.8 s at 187 MB peak,
 # against 21.6 s and 700 MB in runs of 32 (decision 0019).
 BATCH_SIZE = 1
+
+
+def runtime_available() -> bool:
+    """Whether the 'onnx' extra (onnxruntime, tokenizers) is installed, without importing it."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "tokenizers"))
 
 
 def encode_batch(tokenizer: object, texts: Sequence[str]) -> dict[str, np.ndarray]:
@@ -54,14 +60,14 @@ class OnnxEmbedder:
             raise EmbeddingError(
                 f"ONNX embedding model not found at {self.model_dir}; reinstall the project (make install)"
             )
-        try:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
-        except ImportError as exc:  # the Lambda bundle leaves the onnx extra out
+        if not runtime_available():  # the Lambda bundle leaves the onnx extra out
             raise EmbeddingError(
-                "the ONNX embedder needs the 'onnx' extra (onnxruntime, tokenizers); install it or set "
-                "HELPDESK_EMBEDDER=local"
-            ) from exc
+                "the ONNX embedder needs the 'onnx' extra (onnxruntime, tokenizers): `uv sync --extra onnx` or "
+                "`make install`; or set HELPDESK_EMBEDDER=local"
+            )
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
         blob = weights.read_bytes()
         digest = hashlib.sha256(blob).hexdigest()[:12]
         options = ort.SessionOptions()
