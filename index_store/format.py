@@ -187,12 +187,40 @@ def _sha256(data: bytes | bytearray) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def npy_bytes(array: np.ndarray) -> bytearray:
-    """`array` as the bytes `np.save` writes, built with one copy of the data rather than three (pure)."""
-    array = np.ascontiguousarray(array)
+def _npy_header(shape: tuple[int, ...], dtype: np.dtype) -> bytes:
     header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
-    head = header.getvalue()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+    )
+    return header.getvalue()
+
+
+def npy_matrix(rows: int, dimension: int) -> np.ndarray:
+    """A zeroed float32 (rows, dimension) matrix that lives inside the bytes of its own `.npy` file, header first:
+    `npy_bytes` of it is that buffer, not a copy (pure)."""
+    head = _npy_header((rows, dimension), np.dtype(np.float32))
+    buffer = bytearray(len(head) + rows * dimension * 4)
+    buffer[: len(head)] = head
+    return np.frombuffer(buffer, dtype=np.float32, offset=len(head)).reshape(rows, dimension)
+
+
+def npy_bytes(array: np.ndarray) -> bytearray:
+    """`array` as the bytes `np.save` writes (pure): the buffer of a matrix made by `npy_matrix`, else one copy of
+    the data."""
+    array = np.ascontiguousarray(array)
+    head = _npy_header(array.shape, array.dtype)
+    base = array.base
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if isinstance(base, memoryview):  # np.frombuffer's view of a bytearray
+        base = base.obj
+    if (
+        isinstance(base, bytearray)
+        and len(base) == len(head) + array.nbytes
+        and array.ctypes.data == np.frombuffer(base, dtype=np.uint8).ctypes.data + len(head)
+        and base[: len(head)] == head
+    ):
+        return base
     out = bytearray(len(head) + array.nbytes)
     out[: len(head)] = head
     out[len(head) :] = memoryview(array.reshape(-1).view(np.uint8))

@@ -29,7 +29,7 @@ import numpy as np
 from index_store.base import IndexStore
 from index_store.docstore import ChunkTable
 from index_store.exceptions import IndexCorrupt, IndexNotFound, IndexStoreError
-from index_store.format import Chunk, IndexBundle, StoredPage, build_faiss_index, new_version_id
+from index_store.format import Chunk, IndexBundle, StoredPage, build_faiss_index, new_version_id, npy_matrix
 from ingest.chunk import chunk_page
 from ingest.embedders.base import Embedder, ServiceEmbedder
 from ingest.exceptions import EmptySource, UnreadableSource
@@ -481,7 +481,7 @@ def _gather(
     order = sorted(range(len(chunks)), key=lambda i: (chunks[i].page_id, chunks[i].ordinal))
     place = np.empty(len(order), dtype=np.int64)
     place[np.asarray(order, dtype=np.int64)] = np.arange(len(order), dtype=np.int64)
-    matrix = np.zeros((len(order), dimension), dtype=np.float32)
+    matrix = npy_matrix(len(order), dimension)  # inside the bytes of embeddings.npy: written without a copy
     for source, (positions, rows) in reused.items():
         for i in range(0, len(rows), _VECTOR_BATCH):
             at = place[np.asarray(positions[i : i + _VECTOR_BATCH], dtype=np.int64)]

@@ -272,3 +272,20 @@ def test_embeddings_are_written_as_np_save_writes_them(array: np.ndarray) -> Non
     np.save(expected, np.ascontiguousarray(array), allow_pickle=False)
     assert bytes(npy_bytes(array)) == expected.getvalue()
     assert np.array_equal(np.load(io.BytesIO(npy_bytes(array)), allow_pickle=False), array)
+
+
+def test_a_matrix_made_inside_its_npy_file_is_written_as_np_save_writes_it_without_a_copy() -> None:
+    from index_store.format import npy_bytes, npy_matrix
+
+    matrix = npy_matrix(4, 3)
+    matrix[:] = np.arange(12, dtype=np.float32).reshape(4, 3)
+    expected = io.BytesIO()
+    np.save(expected, matrix, allow_pickle=False)
+    data = npy_bytes(matrix)
+    assert bytes(data) == expected.getvalue()
+    matrix[0, 0] = 99.0  # the file's bytes are the matrix's own
+    assert np.load(io.BytesIO(data), allow_pickle=False)[0, 0] == 99.0
+    assert bytes(npy_bytes(matrix[1:])) != bytes(data)  # a slice is not the whole buffer: copied, as np.save has it
+    rows = io.BytesIO()
+    np.save(rows, matrix[1:], allow_pickle=False)
+    assert bytes(npy_bytes(matrix[1:])) == rows.getvalue()
