@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     cli = [sys.executable, "-m", "helpdesk.cli"]
     with tempfile.TemporaryDirectory(prefix="bench-index-format-") as tmp:
         home = Path(tmp) / "home"
-        # the static model: 20,000 pages take seconds to embed with it, about 25 minutes with the transformer
+        # the static model: 20,000 pages take seconds to embed with it, about 15 minutes with the transformer
         env = {**os.environ, "HELPDESK_HOME": str(home), "PYTHONPATH": str(root), "HELPDESK_EMBEDDER": "local"}
         sample_index, big_index = Path(tmp) / "sample-index", Path(tmp) / "big-index"
         timed([*cli, "ingest", "--source", f"export:{root / 'examples/it-space'}", "--index", str(sample_index)],
