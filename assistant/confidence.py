@@ -63,6 +63,13 @@ ONNX_WEIGHTS: Mapping[str, float] = MappingProxyType(
     }
 )
 ONNX_THRESHOLD = 0.555
+# The fixed gate of each embedder that has one, by the prefix of its id (the model's name, before its digest)
+FIXED_GATES: Mapping[str, tuple[Mapping[str, float], float]] = MappingProxyType(
+    {
+        FITTED_EMBEDDER_PREFIX: (DEFAULT_WEIGHTS, DEFAULT_THRESHOLD),
+        ONNX_EMBEDDER_PREFIX: (ONNX_WEIGHTS, ONNX_THRESHOLD),
+    }
+)
 LEXICAL_WEIGHTS: Mapping[str, float] = MappingProxyType(
     {"bias": -5.926, "lexical_match": 12.801, "log_query_terms": 2.388}
 )
@@ -180,9 +187,10 @@ def gate_for(
     (static or ONNX); the lexical fallback.
 
     `threshold` (HELPDESK_CONFIDENCE_THRESHOLD) is honoured whenever set; None takes the default of the weights in
-    use (DEFAULT_THRESHOLD for the fitted or configured weights, the calibration's own threshold, LEXICAL_THRESHOLD
-    for the fallback). A calibration that is unusable (NaN or infinite weights, another embedder's) is ignored
-    with a warning: the fixed weights answer until `helpdesk calibrate` or the next ingest refits it.
+    use (DEFAULT_THRESHOLD for configured weights, the calibration's own threshold, the fixed gate's own in
+    FIXED_GATES, LEXICAL_THRESHOLD for the fallback). A calibration that is unusable (NaN or infinite weights,
+    another embedder's) is ignored with a warning: the fixed weights answer until `helpdesk calibrate` or the next
+    ingest refits it.
     """
 
     from core.errors import ConfigError
@@ -206,10 +214,9 @@ def gate_for(
             return ConfidenceGate(
                 threshold=fitted_threshold if threshold is None else threshold, weights=MappingProxyType(weights)
             )
-    if embedder_id.startswith(FITTED_EMBEDDER_PREFIX):
-        return ConfidenceGate(threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
-    if embedder_id.startswith(ONNX_EMBEDDER_PREFIX):
-        return ConfidenceGate(threshold=ONNX_THRESHOLD if threshold is None else threshold, weights=ONNX_WEIGHTS)
+    for prefix, (weights, fixed_threshold) in FIXED_GATES.items():
+        if embedder_id.startswith(prefix):
+            return ConfidenceGate(threshold=fixed_threshold if threshold is None else threshold, weights=weights)
     return ConfidenceGate(threshold=LEXICAL_THRESHOLD if threshold is None else threshold, weights=LEXICAL_WEIGHTS)
 
 

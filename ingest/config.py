@@ -13,7 +13,7 @@ class EmbedderConfig:
     bedrock_model: str = "amazon.titan-embed-text-v2:0"
     dimensions: int = 256
     concurrency: int = 8
-    chosen: bool = False  # HELPDESK_EMBEDDER was set: the default may fall back to what is installed, a choice not
+    chosen: bool = False  # HELPDESK_EMBEDDER is set: a chosen embedder never falls back to another (the default may)
 
     @classmethod
     def from_env(cls, env: e.Env) -> EmbedderConfig:
